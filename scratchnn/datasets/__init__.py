@@ -1,0 +1,1 @@
+"""Small datasets generated in code (nothing is downloaded)."""
