@@ -171,22 +171,28 @@ def _zeros(name: str) -> Callable[[FloatArray], dict[str, Any]]:
     return lambda param: {name: np.zeros_like(param)}
 
 
-def _positive(optimizer: Optimizer, name: str, value: float) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
+def _real(optimizer: Optimizer, name: str, value: object) -> float:
+    """A finite real hyperparameter (Python or NumPy scalar; not bool) as a float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
+        raise check.fail_value(
+            f"{type(optimizer).__name__}.__init__", name, "a finite real number", repr(value)
+        )
+    return float(value)
+
+
+def _positive(optimizer: Optimizer, name: str, value: object) -> float:
+    number = _real(optimizer, name, value)
+    if number <= 0:
         raise check.fail_value(
             f"{type(optimizer).__name__}.__init__", name, "a positive finite number", repr(value)
         )
-    return float(value)
+    return number
 
 
-def _fraction(optimizer: Optimizer, name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+def _fraction(optimizer: Optimizer, name: str, value: object) -> float:
+    number = _real(optimizer, name, value)
+    if not 0 <= number < 1:
         raise check.fail_value(
             f"{type(optimizer).__name__}.__init__", name, "a number in [0, 1)", repr(value)
         )
-    return float(value)
+    return number
