@@ -1,0 +1,65 @@
+"""Check 7: malformed input gets a clear error.
+
+Each malformation of the row (see ``conformance.malformations``) must make the
+layer raise ``ValueError`` or ``TypeError`` whose message names the layer
+class and the argument, at construction, forward or backward. Accepting the
+input, or failing with another exception (an ``IndexError`` deep inside NumPy,
+a ``FloatingPointError``), is a failure.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from conformance import invoke
+from conformance.checks.context import Context
+from conformance.invoke import ImplementationRaised, ProtocolViolation
+from conformance.malformations import derived
+from conformance.measurement import Measurement
+from conformance.spec import Example, Kind, Malformation
+
+NAME = "bad_input"
+
+
+def run(ctx: Context) -> list[Measurement]:
+    return [_measure(ctx, m) for m in derived(ctx.row) if m.applies(ctx.example)]
+
+
+def _attempt(ctx: Context, bad: Example) -> Any:
+    """Construct, forward and backward with the malformed example exactly as drawn (no casting)."""
+    row = ctx.row
+    layer = invoke.construct(row, ctx.cls, bad, [bad.params[p.name] for p in row.params])
+    result = invoke.forward(row, layer, [bad.inputs[t.name] for t in row.inputs])
+    douts = list(bad.douts) if row.kind is Kind.LAYER else [bad.douts[0]]
+    invoke.backward(row, layer, douts)
+    return result
+
+
+def _measure(ctx: Context, malformation: Malformation) -> Measurement:
+    bad = malformation.make(ctx.example)
+    target = f"{malformation.argument}:{malformation.kind}"
+    try:
+        result = _attempt(ctx, bad)
+    except ImplementationRaised as raised:
+        status, detail = _judge(ctx.row.name, malformation.argument, raised.error)
+        return ctx.measurement(NAME, target, "float64", status, detail=detail)
+    except ProtocolViolation as violation:
+        return ctx.measurement(NAME, target, "float64", "fail", detail=f"no error raised, and {violation}")
+    shapes = [list(np.shape(r)) for r in (result if isinstance(result, tuple) else (result,))]
+    returned = shapes[0] if len(shapes) == 1 else shapes
+    detail = f"accepted silently (forward returned shape {returned}); expected ValueError or TypeError"
+    return ctx.measurement(NAME, target, "float64", "fail", detail=detail)
+
+
+def _judge(layer: str, argument: str, error: BaseException) -> tuple[str, str]:
+    message = str(error)
+    kind = type(error).__name__
+    if not isinstance(error, (ValueError, TypeError)):
+        return "fail", f"raised {kind} (expected ValueError or TypeError): {message}"
+    missing = [name for name in (layer, argument) if not re.search(rf"\b{re.escape(name)}\b", message)]
+    if missing:
+        return "fail", f"raised {kind} without naming {' and '.join(missing)}: {message}"
+    return "pass", f"{kind}: {message}"

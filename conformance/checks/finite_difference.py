@@ -1,0 +1,83 @@
+"""Check 3: every gradient against central finite differences of the implementation's own
+forward, in float64.
+
+Element-wise for tensors up to FD_ELEMENTWISE_LIMIT elements, along random
+directions beyond. Elements within two steps of a kink are skipped. The noise
+floor is the reference gradient judged against the same differences: how well
+finite differences can resolve a right answer on this example.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from conformance import invoke
+from conformance.checks.context import Context
+from conformance.checks.probes import Probe, direction_rng, probes
+from conformance.invoke import ImplementationRaised, ProtocolViolation
+from conformance.measurement import Measurement
+from conformance.numerics import (
+    FD_DIRECTIONS,
+    FD_ELEMENTWISE_LIMIT,
+    Loss,
+    central_difference_gradient,
+    compare,
+    directional_differences,
+    finite_difference_tolerance,
+    scale_of,
+)
+from conformance.spec import Array
+
+NAME = "finite_difference"
+
+
+def run(ctx: Context) -> list[Measurement]:
+    row, example = ctx.row, ctx.example
+    try:
+        actual = invoke.run(row, ctx.cls, example, np.float64)
+        layer = invoke.construct(row, ctx.cls, example, invoke.cast_params(example, row, np.float64))
+        args = invoke.cast_inputs(example, row, np.float64)
+        douts = list(example.douts)
+        loss = invoke.scalarized_loss(row, layer, args, douts)
+        magnitude = invoke.loss_magnitude(row, layer, args, douts)
+        return [
+            _measure(ctx, probe, loss, magnitude, actual.gradient(probe.target))
+            for probe in probes(ctx, layer, args)
+        ]
+    except (ImplementationRaised, ProtocolViolation) as error:
+        return [ctx.raised(NAME, "float64", error)]
+
+
+def _measure(ctx: Context, probe: Probe, loss: Loss, magnitude: float, gradient: Array) -> Measurement:
+    reference = ctx.reference.gradient(probe.target)
+    skip = probe.near_kink
+    if probe.array.size <= FD_ELEMENTWISE_LIMIT:
+        estimate = np.nan_to_num(central_difference_gradient(loss, probe.array, skip))
+        actual, expected, how = gradient, reference, f"element-wise over {probe.array.size} elements"
+    else:
+        directions = _directions(ctx, probe)
+        estimate = directional_differences(loss, probe.array, directions)
+        if np.shape(gradient) != probe.array.shape:
+            actual = np.asarray(gradient)  # compare() reports the shape mismatch
+        else:
+            actual = np.array([np.sum(gradient * v) for v in directions])
+        expected = np.array([np.sum(reference * v) for v in directions])
+        how, skip = f"along {len(directions)} random unit directions", None
+    if skip is not None and skip.any():
+        how += f", {int(skip.sum())} within 2 steps of a kink skipped"
+    tolerance = finite_difference_tolerance(ctx.size, magnitude, scale_of(estimate))
+    comparison = compare(actual, estimate, tolerance, exclude=skip)
+    noise = compare(expected, estimate, tolerance, exclude=skip).max_rel_err
+    return ctx.compared(NAME, probe.target, "float64", comparison, noise_floor=noise, detail=how)
+
+
+def _directions(ctx: Context, probe: Probe) -> list[Array]:
+    rng = direction_rng(ctx, probe.target)
+    directions = []
+    for _ in range(FD_DIRECTIONS):
+        v = np.asarray(rng.standard_normal(probe.array.shape))
+        if probe.near_kink is not None:
+            v[probe.near_kink] = 0.0
+        norm = float(np.linalg.norm(v))
+        directions.append(v / norm if norm > 0 else v)
+    return directions

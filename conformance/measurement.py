@@ -1,0 +1,122 @@
+"""One measurement: what one check found for one gradient (or output) on one example.
+
+Measurements are what the records store and the reports aggregate; their
+:meth:`Measurement.describe` is the one failure-message format of the harness.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shlex
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from conformance.numerics import Comparison
+
+STATUSES = ("pass", "fail", "error", "not_implemented", "skipped")
+FAILING = ("fail", "error")
+
+
+@dataclass
+class Measurement:
+    layer: str
+    check: str
+    target: str  # "out", "loss", "dx", "dW", "x:integer_dtype", "grads_in_place" ...
+    dtype: str
+    status: str
+    example: dict[str, Any] = field(default_factory=dict)  # ExampleSpec.to_json()
+    shapes: dict[str, list[int]] = field(default_factory=dict)
+    max_abs_err: float | None = None
+    max_rel_err: float | None = None
+    median_rel_err: float | None = None
+    tolerance: float | None = None
+    worst_index: list[int] | None = None
+    actual: float | None = None
+    expected: float | None = None
+    noise_floor: float | None = None  # finite differences: reference gradient vs the same differences
+    slope: float | None = None  # Taylor: fitted log-log slope of the remainder
+    detail: str = ""
+    impl: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILING
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in data.items()
+        } | {"type": "measurement"}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Measurement:
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**fields)
+
+    def with_comparison(self, comparison: Comparison) -> Measurement:
+        self.max_abs_err = comparison.max_abs_err
+        self.max_rel_err = comparison.max_rel_err
+        self.median_rel_err = comparison.median_rel_err
+        self.tolerance = comparison.tolerance
+        self.worst_index = list(comparison.worst_index) if comparison.worst_index is not None else None
+        self.actual = comparison.actual_at_worst
+        self.expected = comparison.expected_at_worst
+        if comparison.problem:
+            self.detail = comparison.problem + (f"; {self.detail}" if self.detail else "")
+        return self
+
+    def replay_command(self) -> str:
+        """A shell command that reruns exactly this example."""
+        parts = ["python", "-m", "conformance", "replay", self.layer, self.check]
+        parts += ["--example", json.dumps(self.example, separators=(",", ":"))]
+        if self.impl:
+            parts += ["--impl", self.impl]
+        return shlex.join(parts)
+
+    def describe(self) -> str:
+        """The failure message: layer, check, gradient, shapes, dtype, errors, tolerance,
+        worst index with both values, and how to reproduce."""
+        lines = [f"[{self.status.upper()}] {self.layer} · {self.check} · {self.target} ({self.dtype})"]
+        if self.shapes:
+            lines.append("  shapes    " + " · ".join(f"{k} {tuple(v)}" for k, v in self.shapes.items()))
+        if self.max_rel_err is not None or self.max_abs_err is not None:
+            lines.append(
+                f"  error     max abs {_num(self.max_abs_err)} · max rel {_num(self.max_rel_err)}"
+                f" · tolerance {_num(self.tolerance)} (relative to max(1, max|reference|))"
+            )
+        if self.noise_floor is not None:
+            lines.append(
+                f"  noise     reference gradient vs the same finite differences: {_num(self.noise_floor)}"
+            )
+        if self.worst_index is not None:
+            lines.append(
+                f"  worst     at {list(self.worst_index)}: implementation {_num(self.actual, 12)},"
+                f" reference {_num(self.expected, 12)}"
+            )
+        if self.check == "taylor" and self.tolerance is not None:
+            lines.append(
+                f"  slope     {_num(self.slope, 3)} (a right gradient gives ~2, a wrong one ~1;"
+                f" threshold {self.tolerance})"
+            )
+        if self.detail:
+            lines.append(f"  detail    {self.detail}")
+        if self.example:
+            dims = " ".join(
+                f"{k}={tuple(v) if isinstance(v, list) else v}"
+                for k, v in self.example.get("dims", {}).items()
+            )
+            lines.append(
+                f"  example   {dims} · regime {self.example.get('regime')}"
+                f" · labels {self.example.get('labels')} · seed {self.example.get('seed')}"
+            )
+            lines.append(f"  replay    {self.replay_command()}")
+        return "\n".join(lines)
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    if math.isinf(value) or math.isnan(value):
+        return str(value)
+    return f"{value:.{digits}e}" if digits < 6 else f"{value:.{digits}g}"

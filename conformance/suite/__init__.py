@@ -1,0 +1,1 @@
+"""The conformance suite: one pytest test per (registry row, check)."""
