@@ -1,0 +1,525 @@
+"""A catalog of deliberately broken chapter-1 classes: the bugs the harness exists to catch.
+
+Each variant subclasses the correct scratchnn class and changes one thing, the
+way a hand-written layer goes wrong: a missing transpose, a sum over the wrong
+axis, a forgotten 1/N, an unstable exponential, a gradient rebound instead of
+written in place, an argument mutated. ``caught_by`` names the checks that must
+catch it under the ``ci`` profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import scratchnn
+from scratchnn.functions import softmax
+
+
+@dataclass(frozen=True)
+class Variant:
+    id: str
+    row: str  # the class name it replaces
+    cls: type
+    caught_by: tuple[str, ...]
+    bug: str
+
+    def as_learner_class(self) -> type:
+        """The broken class under the book's name, as a learner's module would define it
+        (scratchnn's error messages name ``type(self).__name__``)."""
+        return type(self.row, (self.cls,), {"__doc__": self.bug})
+
+
+# --- Affine ---------------------------------------------------------------------------
+
+
+class AffineMissingTranspose(scratchnn.Affine):
+    def backward(self, dout: Any) -> Any:
+        W, _ = self.params
+        self.grads[0][...] = self.x.T @ dout
+        self.grads[1][...] = dout.sum(axis=0)
+        return dout @ W  # should be W.T
+
+
+class AffineBiasSumWrongAxis(scratchnn.Affine):
+    def backward(self, dout: Any) -> Any:
+        W, _ = self.params
+        self.grads[0][...] = self.x.T @ dout
+        self.grads[1][...] = np.sum(dout, axis=1)  # over the outputs instead of the batch
+        return dout @ W.T
+
+
+class AffineBiasMean(scratchnn.Affine):
+    def backward(self, dout: Any) -> Any:
+        W, _ = self.params
+        self.grads[0][...] = self.x.T @ dout
+        self.grads[1][...] = dout.mean(axis=0)  # should be the sum over the batch
+        return dout @ W.T
+
+
+class AffineForgetsBias(scratchnn.Affine):
+    def forward(self, x: Any) -> Any:
+        super().forward(x)
+        return x @ self.params[0]
+
+
+class AffineRebindsGrads(scratchnn.Affine):
+    def backward(self, dout: Any) -> Any:
+        W, _ = self.params
+        self.grads[0] = self.x.T @ dout  # a new array: an optimizer holding grads[0] never sees it
+        self.grads[1] = dout.sum(axis=0)
+        return dout @ W.T
+
+
+class AffineAccumulatesGrads(scratchnn.Affine):
+    def backward(self, dout: Any) -> Any:
+        W, _ = self.params
+        self.grads[0][...] += self.x.T @ dout  # accumulates across backward calls
+        self.grads[1][...] += dout.sum(axis=0)
+        return dout @ W.T
+
+
+class AffineFloat64Grads(scratchnn.Affine):
+    def __init__(self, W: Any, b: Any) -> None:
+        super().__init__(W, b)
+        self.grads = [np.zeros(W.shape), np.zeros(b.shape)]  # float64 whatever the params are
+
+
+class AffineBook(scratchnn.Affine):
+    """The book's Affine: right numbers, no input checks."""
+
+    def __init__(self, W: Any, b: Any) -> None:
+        self.params = [W, b]
+        self.grads = [np.zeros_like(W), np.zeros_like(b)]
+        self.x = None
+
+    def forward(self, x: Any) -> Any:
+        W, b = self.params
+        self.x = x
+        return np.dot(x, W) + b
+
+    def backward(self, dout: Any) -> Any:
+        W, _ = self.params
+        self.grads[0][...] = np.dot(self.x.T, dout)
+        self.grads[1][...] = np.sum(dout, axis=0)
+        return np.dot(dout, W.T)
+
+
+# --- MatMul ------------------------------------------------------------------------------
+
+
+class MatMulMissingTranspose(scratchnn.MatMul):
+    def backward(self, dout: Any) -> Any:
+        (W,) = self.params
+        self.grads[0][...] = self.x.T @ dout
+        return dout @ W
+
+
+class MatMulKeepsFirstInput(scratchnn.MatMul):
+    def forward(self, x: Any) -> Any:
+        first = self.x
+        out = super().forward(x)
+        if first is not None:
+            self.x = first  # caches only the first input it ever saw
+        return out
+
+
+# --- activations ---------------------------------------------------------------------
+
+
+class SigmoidDerivativeOfInput(scratchnn.Sigmoid):
+    def forward(self, x: Any) -> Any:
+        self.x = x.copy()
+        return super().forward(x)
+
+    def backward(self, dout: Any) -> Any:
+        return dout * self.x * (1 - self.x)  # y(1-y) evaluated at x
+
+
+class SigmoidNaiveExp(scratchnn.Sigmoid):
+    def forward(self, x: Any) -> Any:
+        self.out = 1 / (1 + np.exp(-x))  # exp overflows for x << 0
+        return self.out.copy()
+
+
+class SigmoidIgnoresDout(scratchnn.Sigmoid):
+    def backward(self, dout: Any) -> Any:
+        return (1 - self.out) * self.out
+
+
+class SigmoidOverwritesDout(scratchnn.Sigmoid):
+    def backward(self, dout: Any) -> Any:
+        dout *= (1 - self.out) * self.out  # in place, to save memory: the caller's dout is gone
+        return dout
+
+
+class SigmoidUpcasts(scratchnn.Sigmoid):
+    def forward(self, x: Any) -> Any:
+        self.out = scratchnn.functions.sigmoid(x.astype(np.float64))  # float32 in, float64 out
+        return self.out.copy()
+
+
+class ReLUInvertedMask(scratchnn.ReLU):
+    def backward(self, dout: Any) -> Any:
+        return np.where(self.mask, 0, dout).astype(dout.dtype)
+
+
+class ReLUInPlace(scratchnn.ReLU):
+    def forward(self, x: Any) -> Any:
+        self.mask, self.dtype = x > 0, x.dtype
+        x[~self.mask] = 0  # overwrites the caller's x
+        return x.copy()
+
+
+class TanhMissingSquare(scratchnn.Tanh):
+    def backward(self, dout: Any) -> Any:
+        return dout * (1 - self.out)
+
+
+class SoftmaxNoMaxShift(scratchnn.Softmax):
+    def forward(self, x: Any) -> Any:
+        e = np.exp(x)  # overflows for large logits
+        self.out = e / e.sum(axis=-1, keepdims=True)
+        return self.out.copy()
+
+
+class SoftmaxBackward2D(scratchnn.Softmax):
+    """The book's Softmax backward: right for (N, C) only."""
+
+    def backward(self, dout: Any) -> Any:
+        dx = self.out * dout
+        sumdx = np.sum(dx, axis=1, keepdims=True)
+        dx -= self.out * sumdx
+        return dx
+
+
+class SoftmaxBackwardMissingSum(scratchnn.Softmax):
+    def backward(self, dout: Any) -> Any:
+        return self.out * dout
+
+
+class SoftmaxOverBatchAxis(scratchnn.Softmax):
+    def forward(self, x: Any) -> Any:
+        e = np.exp(x - x.max(axis=0, keepdims=True))
+        self.out = e / e.sum(axis=0, keepdims=True)
+        return self.out.copy()
+
+
+# --- losses --------------------------------------------------------------------------------
+
+
+class SoftmaxWithLossForgetsN(scratchnn.SoftmaxWithLoss):
+    def backward(self, dout: float = 1) -> Any:
+        dx = self.y.copy()
+        if self.t.ndim == 1:
+            dx[np.arange(len(dx)), self.t] -= 1
+        else:
+            dx -= self.t
+        return dx * dout  # no / N
+
+
+class SoftmaxWithLossIgnoresDout(scratchnn.SoftmaxWithLoss):
+    def backward(self, dout: float = 1) -> Any:
+        return super().backward(1)
+
+
+class SoftmaxWithLossLogEpsilon(scratchnn.SoftmaxWithLoss):
+    def forward(self, x: Any, t: Any) -> Any:
+        super().forward(x, t)
+        n = len(x)
+        y = softmax(x)
+        if self.t.ndim == 1:
+            return -np.sum(np.log(y[np.arange(n), self.t] + 1e-7)) / n
+        return -np.sum(self.t * np.log(y + 1e-7)) / n
+
+
+class SoftmaxWithLossOneHotWrongAxis(scratchnn.SoftmaxWithLoss):
+    def forward(self, x: Any, t: Any) -> Any:
+        if t.shape == x.shape:
+            t = t.argmax(axis=0)[: len(x)]  # the class of each row is argmax over axis 1
+            t = np.resize(t, len(x))
+        return super().forward(x, t)
+
+
+class SoftmaxWithLossBook(scratchnn.SoftmaxWithLoss):
+    """Right numbers, but a label of -1 silently indexes the last class."""
+
+    def forward(self, x: Any, t: Any) -> Any:
+        self.y = softmax(x)
+        self.t = t.argmax(axis=1) if t.size == self.y.size else t
+        n = len(x)
+        return -np.sum(np.log(self.y[np.arange(n), self.t])) / n
+
+
+class SigmoidWithLossForgetsN(scratchnn.SigmoidWithLoss):
+    def backward(self, dout: float = 1) -> Any:
+        return (self.y - self.t) * dout
+
+
+class SigmoidWithLossNaiveLog(scratchnn.SigmoidWithLoss):
+    def forward(self, x: Any, t: Any) -> Any:
+        super().forward(x, t)
+        y = 1 / (1 + np.exp(-x))
+        return -np.mean(self.t * np.log(y) + (1 - self.t) * np.log(1 - y))
+
+
+class MeanSquaredErrorDoubleGradient(scratchnn.MeanSquaredError):
+    def backward(self, dout: float = 1) -> Any:
+        return 2 * self.diff * dout / self.n  # the derivative of (x - t)^2, not of half of it
+
+
+class MeanSquaredErrorMeanOverElements(scratchnn.MeanSquaredError):
+    def forward(self, x: Any, t: Any) -> Any:
+        super().forward(x, t)
+        return np.sum(self.diff**2) / (2 * self.diff.size)
+
+
+# --- nodes ------------------------------------------------------------------------------
+
+
+class AddDropsSecondGradient(scratchnn.Add):
+    def backward(self, dout: Any) -> Any:
+        return dout.copy(), np.zeros_like(dout)
+
+
+class MulSwapsGradients(scratchnn.Mul):
+    def backward(self, dout: Any) -> Any:
+        return dout * self.x, dout * self.y
+
+
+class BranchKeepsFirstGradient(scratchnn.Branch):
+    def backward(self, *douts: Any) -> Any:
+        return douts[0].copy()
+
+
+class RepeatAveragesGradient(scratchnn.Repeat):
+    def backward(self, dout: Any) -> Any:
+        return super().backward(dout) / self.repeats
+
+
+class RepeatTiles(scratchnn.Repeat):
+    def forward(self, x: Any) -> Any:
+        super().forward(x)
+        reps = [1] * x.ndim
+        reps[self.axis] = self.repeats
+        return np.tile(x, reps)  # repeats the whole block, not each element
+
+
+class SumBackwardWithoutRepeat(scratchnn.Sum):
+    def backward(self, dout: Any) -> Any:
+        return dout.copy()
+
+
+# --- model ---------------------------------------------------------------------------------
+
+
+class TwoLayerNetSkipsSigmoid(scratchnn.TwoLayerNet):
+    def backward(self, dout: float = 1) -> Any:
+        grad = self.loss_layer.backward(dout)
+        grad = self.layers[2].backward(grad)
+        return self.layers[0].backward(grad)  # the Sigmoid's backward is skipped
+
+
+class TwoLayerNetCopiesParams(scratchnn.TwoLayerNet):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params = [p.copy() for p in self.params]  # the optimizer would update copies
+
+
+VARIANTS: tuple[Variant, ...] = (
+    Variant(
+        "affine-missing-transpose",
+        "Affine",
+        AffineMissingTranspose,
+        ("gradient", "finite_difference", "taylor"),
+        "dx = dout @ W instead of dout @ W.T",
+    ),
+    Variant(
+        "affine-bias-wrong-axis",
+        "Affine",
+        AffineBiasSumWrongAxis,
+        ("gradient",),
+        "db summed over the wrong axis",
+    ),
+    Variant(
+        "affine-bias-mean", "Affine", AffineBiasMean, ("gradient", "taylor"), "db averaged instead of summed"
+    ),
+    Variant("affine-forgets-bias", "Affine", AffineForgetsBias, ("forward",), "forward drops + b"),
+    Variant(
+        "affine-rebinds-grads",
+        "Affine",
+        AffineRebindsGrads,
+        ("contract",),
+        "grads[0] = dW rebinds the list entry",
+    ),
+    Variant(
+        "affine-accumulates-grads",
+        "Affine",
+        AffineAccumulatesGrads,
+        ("contract",),
+        "grads[0][...] += dW adds up across backward calls",
+    ),
+    Variant(
+        "affine-float64-grads",
+        "Affine",
+        AffineFloat64Grads,
+        ("float32",),
+        "float64 gradients for float32 params",
+    ),
+    Variant(
+        "affine-book-unchecked",
+        "Affine",
+        AffineBook,
+        ("bad_input",),
+        "no input checks: wrong sizes broadcast",
+    ),
+    Variant(
+        "matmul-missing-transpose",
+        "MatMul",
+        MatMulMissingTranspose,
+        ("gradient", "finite_difference"),
+        "dx = dout @ W",
+    ),
+    Variant(
+        "matmul-keeps-first-input",
+        "MatMul",
+        MatMulKeepsFirstInput,
+        ("contract",),
+        "a second forward does not replace the cached input",
+    ),
+    Variant(
+        "sigmoid-derivative-of-input",
+        "Sigmoid",
+        SigmoidDerivativeOfInput,
+        ("gradient", "finite_difference"),
+        "x(1 - x) instead of y(1 - y)",
+    ),
+    Variant(
+        "sigmoid-naive-exp", "Sigmoid", SigmoidNaiveExp, ("forward", "float32"), "1 / (1 + exp(-x)) overflows"
+    ),
+    Variant(
+        "sigmoid-ignores-dout", "Sigmoid", SigmoidIgnoresDout, ("gradient", "taylor"), "backward drops dout"
+    ),
+    Variant(
+        "sigmoid-overwrites-dout", "Sigmoid", SigmoidOverwritesDout, ("contract",), "dout modified in place"
+    ),
+    Variant("sigmoid-upcasts", "Sigmoid", SigmoidUpcasts, ("float32",), "float32 input gives float64 output"),
+    Variant(
+        "relu-inverted-mask", "ReLU", ReLUInvertedMask, ("gradient", "finite_difference"), "mask inverted"
+    ),
+    Variant("relu-in-place", "ReLU", ReLUInPlace, ("contract",), "forward zeroes the caller's x"),
+    Variant(
+        "tanh-missing-square", "Tanh", TanhMissingSquare, ("gradient", "taylor"), "1 - y instead of 1 - y^2"
+    ),
+    Variant(
+        "softmax-no-max-shift",
+        "Softmax",
+        SoftmaxNoMaxShift,
+        ("forward", "float32"),
+        "exp without subtracting the max",
+    ),
+    Variant("softmax-backward-2d", "Softmax", SoftmaxBackward2D, ("gradient",), "backward sums over axis 1"),
+    Variant(
+        "softmax-backward-missing-sum",
+        "Softmax",
+        SoftmaxBackwardMissingSum,
+        ("gradient", "taylor"),
+        "y * dout without the - y sum(y dout) term",
+    ),
+    Variant("softmax-over-batch", "Softmax", SoftmaxOverBatchAxis, ("forward",), "normalises along axis 0"),
+    Variant(
+        "softmaxloss-forgets-n",
+        "SoftmaxWithLoss",
+        SoftmaxWithLossForgetsN,
+        ("gradient", "finite_difference"),
+        "dx without / N",
+    ),
+    Variant(
+        "softmaxloss-ignores-dout",
+        "SoftmaxWithLoss",
+        SoftmaxWithLossIgnoresDout,
+        ("gradient",),
+        "backward(dout) ignores dout",
+    ),
+    Variant(
+        "softmaxloss-log-epsilon",
+        "SoftmaxWithLoss",
+        SoftmaxWithLossLogEpsilon,
+        ("forward",),
+        "log(y + 1e-7) biases the loss",
+    ),
+    Variant(
+        "softmaxloss-one-hot-wrong-axis",
+        "SoftmaxWithLoss",
+        SoftmaxWithLossOneHotWrongAxis,
+        ("forward", "gradient"),
+        "one-hot labels decoded along the batch axis",
+    ),
+    Variant(
+        "softmaxloss-book-unchecked",
+        "SoftmaxWithLoss",
+        SoftmaxWithLossBook,
+        ("bad_input",),
+        "label -1 silently picks the last class",
+    ),
+    Variant(
+        "sigmoidloss-forgets-n", "SigmoidWithLoss", SigmoidWithLossForgetsN, ("gradient",), "dx without / N"
+    ),
+    Variant(
+        "sigmoidloss-naive-log",
+        "SigmoidWithLoss",
+        SigmoidWithLossNaiveLog,
+        ("forward",),
+        "log(y) and log(1 - y) of a sigmoid that saturates",
+    ),
+    Variant(
+        "mse-double-gradient",
+        "MeanSquaredError",
+        MeanSquaredErrorDoubleGradient,
+        ("gradient", "taylor"),
+        "gradient of (x - t)^2 for a loss of (x - t)^2 / 2",
+    ),
+    Variant(
+        "mse-mean-over-elements",
+        "MeanSquaredError",
+        MeanSquaredErrorMeanOverElements,
+        ("forward",),
+        "averages over every element instead of the batch",
+    ),
+    Variant("add-drops-dy", "Add", AddDropsSecondGradient, ("gradient", "finite_difference"), "dy = 0"),
+    Variant("mul-swaps-gradients", "Mul", MulSwapsGradients, ("gradient", "taylor"), "dx = dout * x"),
+    Variant(
+        "branch-first-gradient",
+        "Branch",
+        BranchKeepsFirstGradient,
+        ("gradient",),
+        "backward keeps one upstream gradient instead of summing them",
+    ),
+    Variant(
+        "repeat-averages", "Repeat", RepeatAveragesGradient, ("gradient",), "backward averages the copies"
+    ),
+    Variant("repeat-tiles", "Repeat", RepeatTiles, ("forward",), "np.tile instead of np.repeat"),
+    Variant(
+        "sum-backward-without-repeat",
+        "Sum",
+        SumBackwardWithoutRepeat,
+        ("gradient",),
+        "backward returns dout without repeating it",
+    ),
+    Variant(
+        "twolayer-skips-sigmoid",
+        "TwoLayerNet",
+        TwoLayerNetSkipsSigmoid,
+        ("gradient", "finite_difference"),
+        "backward skips the hidden Sigmoid",
+    ),
+    Variant(
+        "twolayer-copies-params",
+        "TwoLayerNet",
+        TwoLayerNetCopiesParams,
+        ("finite_difference",),
+        "params holds copies, not the layers' arrays",
+    ),
+)

@@ -1,0 +1,65 @@
+"""The harness catches every deliberately broken variant, and names the check that caught it.
+
+Each variant is run through the harness as the implementation under test (a
+module holding just the broken class), with the ``ci`` profile's examples. The
+shrink phase is left out: it changes which failing example is reported, not
+whether one is found. The control: correct scratchnn passes every check the
+catalog relies on, under the same settings.
+"""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+from hypothesis import Phase, settings
+
+import conformance.profiles  # noqa: F401  (registers the profiles)
+import scratchnn
+from conformance.engine import MemorySink, verify
+from conformance.implementation import Implementation
+from conformance.registry import ROWS_BY_NAME
+from tests.harness.broken_layers import VARIANTS, Variant
+
+CI_WITHOUT_SHRINKING = settings(settings.get_profile("ci"), phases=[Phase.explicit, Phase.generate])
+
+
+def implementation_of(variant: Variant) -> Implementation:
+    module = types.ModuleType(f"broken_{variant.id.replace('-', '_')}")
+    setattr(module, variant.row, variant.as_learner_class())
+    return Implementation((module,))
+
+
+def test_the_catalog_is_large_and_covers_every_row() -> None:
+    assert len(VARIANTS) >= 30
+    assert len({v.id for v in VARIANTS}) == len(VARIANTS)
+    assert {v.row for v in VARIANTS} == set(ROWS_BY_NAME)
+
+
+CASES = [
+    pytest.param(variant, check, id=f"{variant.id}-caught-by-{check}")
+    for variant in VARIANTS
+    for check in variant.caught_by
+]
+
+
+@pytest.mark.parametrize(("variant", "check"), CASES)
+def test_variant_is_caught(variant: Variant, check: str) -> None:
+    sink = MemorySink()
+    outcome = verify(ROWS_BY_NAME[variant.row], check, implementation_of(variant), sink, CI_WITHOUT_SHRINKING)
+    assert outcome.status in ("fail", "error"), f"{variant.id} ({variant.bug}) escaped the {check} check"
+    assert outcome.failing, "a failed outcome carries its failing measurements"
+    assert all(m.layer == variant.row and m.check == check for m in outcome.failing)
+    assert variant.row in outcome.message
+    assert check in outcome.message
+
+
+CONTROL = sorted({(variant.row, check) for variant in VARIANTS for check in variant.caught_by})
+
+
+@pytest.mark.parametrize(("row", "check"), CONTROL, ids=[f"{r}-{c}" for r, c in CONTROL])
+def test_correct_scratchnn_passes_the_same_checks(row: str, check: str) -> None:
+    outcome = verify(
+        ROWS_BY_NAME[row], check, Implementation((scratchnn,)), MemorySink(), CI_WITHOUT_SHRINKING
+    )
+    assert outcome.status == "pass", outcome.message
