@@ -235,8 +235,8 @@ def _write_reports(directory: Path, out: Path, baseline: Baseline | None) -> dic
 
     document = build_and_write(directory, out, baseline)
     summary = document["summary"]
-    state = "complete" if document["complete"] else "INCOMPLETE (interrupted)"
-    print(f"conformance: {summary['status']} ({state}); reports in {out}: {', '.join(REPORT_FILES)}")
+    state = "" if document["complete"] else " (the run was interrupted; the reports say what it measured)"
+    print(f"conformance: {summary['status']}{state}; reports in {out}: {', '.join(REPORT_FILES)}")
     comparison = document.get("baseline")
     if comparison:
         print(

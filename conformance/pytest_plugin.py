@@ -52,13 +52,20 @@ def conformance_implementation() -> Implementation:
         pytest.exit(str(error), returncode=4)
 
 
+def worker_name(config: pytest.Config) -> str:
+    """``gw0``, ``gw1`` ... in a pytest-xdist worker, else ``main``. Read from pytest's own
+    config: the PYTEST_XDIST_WORKER variable leaks into any process a worker starts."""
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput["workerid"]) if workerinput else "main"
+
+
 @pytest.fixture(scope="session")
 def conformance_sink(pytestconfig: pytest.Config) -> Iterator[Sink]:
     directory = pytestconfig.getoption("--records")
     if not directory:
         yield MemorySink()
         return
-    sink = JsonLinesSink(Path(directory))
+    sink = JsonLinesSink(Path(directory), worker_name(pytestconfig))
     yield sink
     sink.close()
 
@@ -72,6 +79,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and {"row_name", "check"} <= callspec.params.keys():
             tests.append((str(callspec.params["row_name"]), str(callspec.params["check"])))
-    sink = JsonLinesSink(Path(directory))
+    sink = JsonLinesSink(Path(directory), worker_name(session.config))
     sink.planned(tests)
     sink.close()

@@ -11,27 +11,23 @@ is interrupted or killed loses at most the line being written.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from conformance.engine import Outcome
-from conformance.measurement import Measurement
+if TYPE_CHECKING:  # the CLI imports this module before pytest starts: it must not import Hypothesis
+    from conformance.engine import Outcome
+    from conformance.measurement import Measurement
 
 MANIFEST = "run.json"
-
-
-def worker_name() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 class JsonLinesSink:
     """Appends records to ``<directory>/<worker>.jsonl``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, worker: str = "main") -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / f"{worker_name()}.jsonl"
+        self.path = directory / f"{worker}.jsonl"
         self._file: IO[str] = self.path.open("a", encoding="utf-8")
 
     def _write(self, record: dict[str, Any]) -> None:
