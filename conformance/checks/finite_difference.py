@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from conformance import invoke
 from conformance.checks.context import Context
-from conformance.checks.probes import Probe, direction_rng, probes
+from conformance.checks.probes import Probe, direction_rng, perturbation
 from conformance.invoke import ImplementationRaised, ProtocolViolation
 from conformance.measurement import Measurement
 from conformance.numerics import (
@@ -32,17 +31,11 @@ NAME = "finite_difference"
 
 
 def run(ctx: Context) -> list[Measurement]:
-    row, example = ctx.row, ctx.example
     try:
-        actual = invoke.run(row, ctx.cls, example, np.float64)
-        layer = invoke.construct(row, ctx.cls, example, invoke.cast_params(example, row, np.float64))
-        args = invoke.cast_inputs(example, row, np.float64)
-        douts = list(example.douts)
-        loss = invoke.scalarized_loss(row, layer, args, douts)
-        magnitude = invoke.loss_magnitude(row, layer, args, douts)
+        setup = perturbation(ctx)
         return [
-            _measure(ctx, probe, loss, magnitude, actual.gradient(probe.target))
-            for probe in probes(ctx, layer, args)
+            _measure(ctx, probe, setup.loss, setup.magnitude, setup.gradients(probe.target))
+            for probe in setup.probes
         ]
     except (ImplementationRaised, ProtocolViolation) as error:
         return [ctx.raised(NAME, "float64", error)]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from conformance import invoke
 from conformance.checks.context import Context
 from conformance.invoke import ProtocolViolation
-from conformance.numerics import FD_STEP
+from conformance.numerics import FD_STEP, Loss
 from conformance.spec import Array
 
 
@@ -50,3 +52,27 @@ def probes(ctx: Context, layer: Any, args: list[Array]) -> list[Probe]:
 def direction_rng(ctx: Context, target: str) -> np.random.Generator:
     """Random directions that depend only on the example and the gradient's name."""
     return np.random.default_rng([ctx.example.spec.seed, *target.encode()])
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    """What the finite-difference and Taylor checks share for one example (float64):
+    the implementation's gradients, a probe per gradient, the scalarised loss
+    L = sum(dout * out) over the probes' arrays, and sum|dout * out| (its rounding scale)."""
+
+    gradients: Callable[[str], Array]
+    probes: list[Probe]
+    loss: Loss
+    magnitude: float
+
+
+def perturbation(ctx: Context) -> Perturbation:
+    """Raises ImplementationRaised / ProtocolViolation when the implementation does."""
+    row, example = ctx.row, ctx.example
+    actual = invoke.run(row, ctx.cls, example, np.float64)
+    layer = invoke.construct(row, ctx.cls, example, invoke.cast_params(example, row, np.float64))
+    args = invoke.cast_inputs(example, row, np.float64)
+    douts = list(example.douts)
+    loss = invoke.scalarized_loss(row, layer, args, douts)
+    magnitude = invoke.loss_magnitude(row, layer, args, douts)
+    return Perturbation(actual.gradient, probes(ctx, layer, args), loss, magnitude)

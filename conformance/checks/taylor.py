@@ -14,9 +14,8 @@ import math
 
 import numpy as np
 
-from conformance import invoke
 from conformance.checks.context import Context
-from conformance.checks.probes import Probe, direction_rng, probes
+from conformance.checks.probes import Probe, direction_rng, perturbation
 from conformance.invoke import ImplementationRaised, ProtocolViolation
 from conformance.measurement import Measurement
 from conformance.numerics import (
@@ -36,17 +35,11 @@ KINK_CLEARANCE = 1e-3
 
 
 def run(ctx: Context) -> list[Measurement]:
-    row, example = ctx.row, ctx.example
     try:
-        actual = invoke.run(row, ctx.cls, example, np.float64)
-        layer = invoke.construct(row, ctx.cls, example, invoke.cast_params(example, row, np.float64))
-        args = invoke.cast_inputs(example, row, np.float64)
-        douts = list(example.douts)
-        loss = invoke.scalarized_loss(row, layer, args, douts)
-        noise = taylor_noise(ctx.size, invoke.loss_magnitude(row, layer, args, douts))
+        setup = perturbation(ctx)
+        noise = taylor_noise(ctx.size, setup.magnitude)
         return [
-            _measure(ctx, probe, loss, noise, actual.gradient(probe.target))
-            for probe in probes(ctx, layer, args)
+            _measure(ctx, probe, setup.loss, noise, setup.gradients(probe.target)) for probe in setup.probes
         ]
     except (ImplementationRaised, ProtocolViolation) as error:
         return [ctx.raised(NAME, "float64", error)]
