@@ -53,17 +53,19 @@ class TwoLayerNet:
 
     def predict(self, x: FloatArray) -> FloatArray:
         """Class scores (logits) of shape (N, output_size)."""
-        x = check.matrix_input("TwoLayerNet.predict", x, self.params[0])
-        for layer in self.layers:
-            x = layer.forward(x)
-        return x
+        return self._scores(check.matrix_input("TwoLayerNet.predict", x, self.params[0]))
 
     def forward(self, x: FloatArray, t: IntArray | FloatArray) -> np.floating[Any]:
         """Mean cross-entropy loss of the batch; labels as indices (N,) or one-hot (N, C)."""
         owner = "TwoLayerNet.forward"
         x = check.matrix_input(owner, x, self.params[0])
         check.class_labels(owner, "t", t, x.shape[0], self.params[-1].shape[0], x.dtype)
-        return self.loss_layer.forward(self.predict(x), t)
+        return self.loss_layer.forward(self._scores(x), t)
+
+    def _scores(self, x: FloatArray) -> FloatArray:
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
 
     def backward(self, dout: float = 1) -> FloatArray:
         """Fill ``grads``; return the gradient of the loss with respect to x."""
