@@ -144,7 +144,9 @@ def class_labels(
         if not (np.issubdtype(t.dtype, np.number) or t.dtype == np.bool_):
             raise fail_type(owner, name, "numeric one-hot labels", t)
         target = t.astype(dtype, copy=False)
-        if t.size and (float(target.min()) < 0 or float(target.max()) > 1):
+        if not np.all(np.isfinite(target)) or (
+            t.size and (float(target.min()) < 0 or float(target.max()) > 1)
+        ):
             raise fail_value(
                 owner,
                 name,
@@ -181,7 +183,9 @@ def binary_targets(
     if t.shape != shape:
         raise fail_value(owner, name, f"of shape {shape} like the scores", f"shape {t.shape}")
     target = t.astype(dtype, copy=False)
-    if target.size and (float(target.min()) < 0 or float(target.max()) > 1):
+    if not np.all(np.isfinite(target)) or (
+        target.size and (float(target.min()) < 0 or float(target.max()) > 1)
+    ):
         raise fail_value(owner, name, "labels in [0, 1]", f"values from {target.min()} to {target.max()}")
     return target
 
@@ -206,3 +210,20 @@ def matrix_input(owner: str, x: object, W: FloatArray) -> FloatArray:
         )
     same_dtype(owner, "x", array, "W", W.dtype)
     return array
+
+
+def classes_axis(owner: str, name: str, value: object) -> FloatArray:
+    """Scores with classes on the last axis: rank >= 1 and at least one class."""
+    array = at_least_1d(owner, name, value)
+    if array.shape[-1] == 0:
+        expected = "an array with at least one class on its last axis"
+        raise fail_value(owner, name, expected, f"shape {array.shape}")
+    return array
+
+
+def nonempty(owner: str, name: str, value: FloatArray, layout: str) -> FloatArray:
+    """A batch with at least one sample and, for scores, at least one class: a mean over
+    nothing is undefined, and NumPy would answer with NaN and a warning."""
+    if value.size == 0:
+        raise fail_value(owner, name, f"a non-empty array {layout}", f"shape {value.shape}")
+    return value

@@ -47,7 +47,7 @@ def softmax(x: FloatArray) -> FloatArray:
     Subtracting the row maximum leaves the result unchanged (softmax is
     shift-invariant) and keeps every exp argument <= 0, so nothing overflows.
     """
-    x = check.at_least_1d("softmax", "x", x)
+    x = check.classes_axis("softmax", "x", x)
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)  # type: ignore[no-any-return]
 
@@ -58,7 +58,7 @@ def log_softmax(x: FloatArray) -> FloatArray:
     Finite for any finite x, where log(softmax(x)) would give -inf once a
     probability underflows to zero.
     """
-    x = check.at_least_1d("log_softmax", "x", x)
+    x = check.classes_axis("log_softmax", "x", x)
     shifted = x - x.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))  # type: ignore[no-any-return]
 
@@ -95,7 +95,7 @@ def mean_squared_error(y: FloatArray, t: FloatArray) -> np.floating[Any]:
     y.ndim >= 2 and N = 1 for a single sample (y.ndim <= 1), so one sample gives
     the seed's E = 1/2 sum_k (y_k - t_k)^2. Its gradient in y is (y - t) / N.
     """
-    y = check.float_array("mean_squared_error", "y", y)
+    y = check.nonempty("mean_squared_error", "y", check.float_array("mean_squared_error", "y", y), "(N, ...)")
     t = check.float_array("mean_squared_error", "t", t)
     check.same_shape("mean_squared_error", "t", t, "y", y.shape)
     check.same_dtype("mean_squared_error", "t", t, "y", y.dtype)
@@ -111,7 +111,7 @@ def batch_size(y: FloatArray) -> int:
 def _batch_of_scores(owner: str, y: object, t: object) -> tuple[FloatArray, IntArray | FloatArray]:
     """Scores as (N, C) and labels as validated indices (N,) or probabilities (N, C)."""
     name = "y" if owner == "cross_entropy_error" else "x"
-    scores = check.float_array(owner, name, y)
+    scores = check.nonempty(owner, name, check.float_array(owner, name, y), "(N, C)")
     if scores.ndim == 1:
         scores = scores.reshape(1, -1)
         if isinstance(t, (int, np.integer)) and not isinstance(t, bool):

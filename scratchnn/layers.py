@@ -135,7 +135,7 @@ class Softmax(LayerBase):
         self.out: FloatArray | None = None
 
     def forward(self, x: FloatArray) -> FloatArray:
-        self.out = softmax(check.at_least_1d(self._owner("forward"), "x", x))
+        self.out = softmax(check.classes_axis(self._owner("forward"), "x", x))
         return self.out.copy()
 
     def backward(self, dout: FloatArray) -> FloatArray:
@@ -161,7 +161,7 @@ class SoftmaxWithLoss(LayerBase):
 
     def forward(self, x: FloatArray, t: IntArray | FloatArray) -> np.floating[Any]:
         owner = self._owner("forward")
-        x = check.float_array_of_rank(owner, "x", x, 2, "(N, C)")
+        x = check.nonempty(owner, "x", check.float_array_of_rank(owner, "x", x, 2, "(N, C)"), "(N, C)")
         n, c = x.shape
         t = check.class_labels(owner, "t", t, n, c, x.dtype)
         log_y = log_softmax(x)
@@ -200,7 +200,7 @@ class SigmoidWithLoss(LayerBase):
 
     def forward(self, x: FloatArray, t: IntArray | FloatArray) -> np.floating[Any]:
         owner = self._owner("forward")
-        x = check.at_least_1d(owner, "x", x)
+        x = check.nonempty(owner, "x", check.at_least_1d(owner, "x", x), "of scores")
         self.t = check.binary_targets(owner, "t", t, x.shape, x.dtype).copy()
         self.y = sigmoid(x)
         per_element = np.maximum(x, 0) - x * self.t + np.log1p(np.exp(-np.abs(x)))
@@ -228,7 +228,7 @@ class MeanSquaredError(LayerBase):
 
     def forward(self, x: FloatArray, t: FloatArray) -> np.floating[Any]:
         owner = self._owner("forward")
-        x = check.float_array(owner, "x", x)
+        x = check.nonempty(owner, "x", check.float_array(owner, "x", x), "(N, ...)")
         if x.ndim < 2:
             raise check.fail_value(owner, "x", "a batch of rank >= 2 (N, ...)", f"shape {x.shape}")
         t = check.float_array(owner, "t", t)

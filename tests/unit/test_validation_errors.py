@@ -409,3 +409,43 @@ def test_optimizer_update_refuses_mismatched_lists(optimizer):
         opt.update([np.ones(2), np.ones(3)], [np.ones(2), np.ones(2)])
     with pytest.raises(TypeError, match=prefix(f"{name}.update", "params[0]")):
         opt.update([np.ones(2, dtype=int)], [np.ones(2)])
+
+
+EMPTY_OR_NOT_FINITE = [
+    pytest.param(
+        lambda: SoftmaxWithLoss().forward(np.zeros((0, 3)), np.zeros(0, dtype=np.int64)),
+        r"SoftmaxWithLoss\.forward: x must be a non-empty array",
+        id="softmax-loss-empty-batch",
+    ),
+    pytest.param(
+        lambda: MeanSquaredError().forward(np.zeros((0, 3)), np.zeros((0, 3))),
+        r"MeanSquaredError\.forward: x must be a non-empty array",
+        id="mse-empty-batch",
+    ),
+    pytest.param(
+        lambda: SigmoidWithLoss().forward(np.zeros(0), np.zeros(0)),
+        r"SigmoidWithLoss\.forward: x must be a non-empty array",
+        id="sigmoid-loss-empty",
+    ),
+    pytest.param(
+        lambda: Softmax().forward(np.zeros((2, 0))),
+        r"Softmax\.forward: x must be an array with at least one class",
+        id="softmax-no-classes",
+    ),
+    pytest.param(
+        lambda: SoftmaxWithLoss().forward(np.zeros((2, 2)), np.full((2, 2), np.nan)),
+        r"SoftmaxWithLoss\.forward: t must be one-hot labels with values in \[0, 1\]",
+        id="nan-one-hot",
+    ),
+    pytest.param(
+        lambda: SigmoidWithLoss().forward(np.zeros(2), np.array([0.0, np.nan])),
+        r"SigmoidWithLoss\.forward: t must be labels in \[0, 1\]",
+        id="nan-binary-label",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "message"), EMPTY_OR_NOT_FINITE)
+def test_empty_batches_and_nan_labels_are_refused_before_a_nan_loss(call, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=message):
+        call()
