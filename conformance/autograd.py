@@ -32,13 +32,6 @@ class Pass:
         return self.input_grads[name] if name in self.input_grads else self.param_grads[name]
 
 
-def as_outputs(value: Any) -> tuple[Array, ...]:
-    """A forward result (array, scalar or tuple) as a tuple of numpy arrays."""
-    if isinstance(value, (tuple, list)):
-        return tuple(np.asarray(v) for v in value)
-    return (np.asarray(value),)
-
-
 def _to_torch(array: Array, differentiable: bool) -> torch.Tensor:
     if np.issubdtype(array.dtype, np.integer):
         return torch.from_numpy(np.array(array, dtype=np.int64))

@@ -9,6 +9,7 @@ harness's own tests both call it.
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -20,7 +21,7 @@ from hypothesis.errors import HypothesisException
 from conformance.checks import CHECKS, Context, regimes_for
 from conformance.examples import materialize
 from conformance.implementation import Implementation
-from conformance.measurement import Measurement
+from conformance.measurement import FAILING, Measurement
 from conformance.spec import Draw, Row
 from conformance.strategies import draw_example_spec
 
@@ -60,7 +61,7 @@ class Outcome:
 
     @property
     def failed(self) -> bool:
-        return self.status in ("fail", "error")
+        return self.status in FAILING
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -163,7 +164,20 @@ def _verify(
         message = f"{failure}\n{falsifying}".rstrip()
         return Outcome(row.name, check, status, examples, message, reproduce, failure.failing)
     except HypothesisException as error:
-        return Outcome(
-            row.name, check, "error", examples, f"Hypothesis stopped the run: {type(error).__name__}: {error}"
-        )
+        message = f"Hypothesis stopped the run: {type(error).__name__}: {error}"
+        return _crashed(row, check, implementation, sink, examples, message)
+    except Exception as error:
+        # Not a verdict on the implementation: the harness itself failed on this example.
+        # Reported as an error with its traceback, never lost and never shown as "not run".
+        trace = "".join(traceback.format_exception(error)).rstrip()
+        message = f"the harness raised while checking:\n{trace}"
+        return _crashed(row, check, implementation, sink, examples, message)
     return Outcome(row.name, check, "pass", examples)
+
+
+def _crashed(
+    row: Row, check: str, implementation: Implementation, sink: Sink, examples: int, message: str
+) -> Outcome:
+    failure = Measurement(row.name, check, "-", "-", "error", impl=implementation.spec, detail=message)
+    sink.measurement(failure)
+    return Outcome(row.name, check, "error", examples, message, failing=[failure])

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from conformance.autograd import Pass, as_outputs
+from conformance.autograd import Pass
 from conformance.spec import Array, Example, Kind, Role, Row
 
 T = TypeVar("T")
@@ -89,11 +89,31 @@ def forward(row: Row, layer: Any, args: list[Array], dtype: Any = np.float64) ->
     result = guarded("forward", lambda: layer.forward(*args))
     if type(result) is float:
         result = np.asarray(result, dtype=dtype)
-    outputs = as_outputs(result)
-    expected = 1 if row.kind is not Kind.LAYER else None
-    if expected is not None and len(outputs) != expected:
-        raise ProtocolViolation(f"forward returned {len(outputs)} values; a loss returns one scalar")
+    outputs = tuple(_numeric("forward", value) for value in _as_sequence(result))
+    if row.kind is not Kind.LAYER and (len(outputs) != 1 or outputs[0].size != 1):
+        raise ProtocolViolation(f"forward returned {describe(result)}; a loss returns one scalar")
     return outputs
+
+
+def _as_sequence(value: Any) -> tuple[Any, ...]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+def _numeric(stage: str, value: Any) -> Array:
+    """``value`` as an array of real numbers, or the protocol violation it is (a forgotten
+    ``return`` gives None; a layer returning a list of lists is fine)."""
+    array = np.asarray(value) if value is not None else None
+    if array is None or array.dtype.kind not in "fiub":
+        raise ProtocolViolation(f"{stage} returned {describe(value)}; expected a NumPy array of real numbers")
+    return array
+
+
+def describe(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"a {value.dtype} array of shape {value.shape}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return "None" if value is None else f"a {type(value).__name__}"
 
 
 def backward(row: Row, layer: Any, douts: list[Any]) -> dict[str, Array]:
@@ -107,13 +127,13 @@ def backward(row: Row, layer: Any, douts: list[Any]) -> dict[str, Array]:
             raise ProtocolViolation(
                 f"backward returned a {type(result).__name__}; expected one array (d{names[0]})"
             )
-        return {names[0]: np.asarray(result)}
+        return {names[0]: _numeric("backward", result)}
     if not isinstance(result, (tuple, list)) or len(result) != len(names):
         got = f"{len(result)} values" if isinstance(result, (tuple, list)) else type(result).__name__
         raise ProtocolViolation(
             f"backward returned {got}; expected a tuple ({', '.join('d' + n for n in names)})"
         )
-    return {name: np.asarray(value) for name, value in zip(names, result, strict=True)}
+    return {name: _numeric("backward", value) for name, value in zip(names, result, strict=True)}
 
 
 def param_grads(row: Row, layer: Any) -> dict[str, Array]:
@@ -143,7 +163,7 @@ def scalarized_loss(row: Row, layer: Any, args: list[Array], douts: list[Array])
     weights = [np.asarray(d, dtype=np.float64) for d in douts]
 
     def loss() -> float:
-        outputs = forward(row, layer, args)
+        outputs = _matching(weights, forward(row, layer, args))
         return float(sum(np.sum(w * o.astype(np.float64)) for w, o in zip(weights, outputs, strict=True)))
 
     return loss
@@ -151,6 +171,18 @@ def scalarized_loss(row: Row, layer: Any, args: list[Array], douts: list[Array])
 
 def loss_magnitude(row: Row, layer: Any, args: list[Array], douts: list[Array]) -> float:
     """sum |dout * out| + 1: the size of the terms of L, which sets its rounding error."""
-    outputs = forward(row, layer, args)
-    total = sum(float(np.sum(np.abs(np.asarray(d) * o))) for d, o in zip(douts, outputs, strict=True))
+    weights = [np.asarray(d, dtype=np.float64) for d in douts]
+    outputs = _matching(weights, forward(row, layer, args))
+    total = sum(float(np.sum(np.abs(w * o))) for w, o in zip(weights, outputs, strict=True))
     return total + 1.0
+
+
+def _matching(douts: list[Array], outputs: tuple[Array, ...]) -> tuple[Array, ...]:
+    """The outputs, after checking there is one per upstream gradient, of its shape."""
+    shapes = [o.shape for o in outputs]
+    expected = [d.shape for d in douts]
+    if shapes != expected:
+        raise ProtocolViolation(
+            f"forward returned outputs of shapes {shapes}; the reference's are {expected}"
+        )
+    return outputs

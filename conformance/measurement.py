@@ -14,8 +14,11 @@ from typing import Any
 
 from conformance.numerics import Comparison
 
-STATUSES = ("pass", "fail", "error", "not_implemented", "skipped")
+CHECK_NAMES = ("forward", "gradient", "finite_difference", "taylor", "float32", "contract", "bad_input")
+"""The seven checks, in the order of DESIGN.md §4 (``conformance.checks.CHECKS`` follows it)."""
+
 FAILING = ("fail", "error")
+"""The statuses that make a check, a row and a run fail."""
 
 
 @dataclass
@@ -36,6 +39,7 @@ class Measurement:
     expected: float | None = None
     noise_floor: float | None = None  # finite differences: reference gradient vs the same differences
     slope: float | None = None  # Taylor: fitted log-log slope of the remainder
+    non_finite: bool = False  # the implementation produced NaN or inf (errors then read None in JSON)
     detail: str = ""
     impl: str = ""
 
@@ -62,6 +66,7 @@ class Measurement:
         self.worst_index = list(comparison.worst_index) if comparison.worst_index is not None else None
         self.actual = comparison.actual_at_worst
         self.expected = comparison.expected_at_worst
+        self.non_finite = comparison.problem == "non-finite values"
         if comparison.problem:
             self.detail = comparison.problem + (f"; {self.detail}" if self.detail else "")
         return self

@@ -264,10 +264,11 @@ class TaylorResult:
     remainders: tuple[float, ...]
     noise: float
     slope: float | None
+    finite: bool = True  # False when L, <g, v> or a remainder is NaN or infinite
 
     @property
     def passed(self) -> bool:
-        return self.slope is None or self.slope > TAYLOR_SLOPE_THRESHOLD
+        return self.finite and (self.slope is None or self.slope > TAYLOR_SLOPE_THRESHOLD)
 
 
 def taylor_remainders(
@@ -283,6 +284,9 @@ def taylor_remainders(
         array[...] = original + h * direction
         remainders.append(abs(loss() - loss_at_x - h * slope_along))
     array[...] = original
+    if not (math.isfinite(loss_at_x) and math.isfinite(slope_along) and all(map(math.isfinite, remainders))):
+        # NaN compares false with everything: without this, a NaN gradient would look "linear".
+        return TaylorResult(steps, tuple(remainders), noise, None, finite=False)
     measured = [(h, r) for h, r in zip(steps, remainders, strict=True) if r > TAYLOR_NOISE_MARGIN * noise]
     slope = None
     if len(measured) >= 3:

@@ -38,13 +38,26 @@ def _attempt(ctx: Context, bad: Example) -> Any:
     return result
 
 
+STAGES = {"constructor": 0, "forward": 1, "backward": 2}
+"""Order of the stages ``invoke`` reports; an error must come no later than LATEST[stage]."""
+
+LATEST = {"construct": "forward", "forward": "forward", "backward": "backward"}
+"""Bad parameters may be refused by the constructor or, lazily, by the first forward; bad
+inputs by forward (an error only in backward means forward returned a wrong answer);
+a bad dout by backward."""
+
+
 def _measure(ctx: Context, malformation: Malformation) -> Measurement:
     bad = malformation.make(ctx.example)
-    target = f"{malformation.argument}:{malformation.kind}"
+    target = malformation.target
     try:
         result = _attempt(ctx, bad)
     except ImplementationRaised as raised:
         status, detail = _judge(ctx.row.name, malformation.argument, raised.error)
+        latest = LATEST[malformation.stage]
+        if status == "pass" and STAGES[raised.stage] > STAGES[latest]:
+            status = "fail"
+            detail = f"{latest} accepted it; the error came only from {raised.stage}: {detail}"
         return ctx.measurement(NAME, target, "float64", status, detail=detail)
     except ProtocolViolation as violation:
         return ctx.measurement(NAME, target, "float64", "fail", detail=f"no error raised, and {violation}")

@@ -73,10 +73,17 @@ class Context:
         """The implementation raised (or broke the protocol) where it should not have."""
         return self.measurement(check, target, dtype, "error", detail=str(error))
 
-    def kink_distance(self, input_name: str) -> Array | None:
+    def kink_distance(self, input_name: str, example: Example | None = None) -> Array | None:
         """Distance of each element of the input to the nearest kink, if the row has kinks there."""
         distance = self.row.kinks.get(input_name)
-        return None if distance is None else np.asarray(distance(self.example.inputs[input_name]))
+        values = (example or self.example).inputs[input_name]
+        return None if distance is None else np.asarray(distance(values))
+
+    def at_kink(self, target: str, example: Example | None = None) -> Array | None:
+        """Elements of the gradient ``target`` that sit exactly on a kink (ReLU at 0): any value
+        between the one-sided derivatives is a valid subgradient there, so none is judged."""
+        distance = self.kink_distance(target[1:], example) if target[1:] in self.row.kinks else None
+        return None if distance is None else distance == 0
 
     def sibling_example(self) -> Example:
         """Another example with the same sizes and regime but other values."""

@@ -25,8 +25,7 @@ def run(ctx: Context) -> list[Measurement]:
     tolerance = ctx.tolerance(np.float64)
     measurements = []
     for target in ctx.row.gradient_targets():
-        distance = ctx.kink_distance(target[1:])
-        at_kink = None if distance is None else distance == 0
+        at_kink = ctx.at_kink(target)
         detail = (
             f"{int(at_kink.sum())} element(s) at a kink not judged"
             if at_kink is not None and at_kink.any()

@@ -64,7 +64,9 @@ def _directions(ctx: Context, probe: Probe) -> tuple[list[Array], float]:
 
 
 def _measure(ctx: Context, probe: Probe, loss: Loss, noise: float, gradient: Array) -> Measurement:
-    def measured(status: str, detail: str, slope: float | None = None) -> Measurement:
+    def measured(
+        status: str, detail: str, slope: float | None = None, non_finite: bool = False
+    ) -> Measurement:
         return ctx.measurement(
             NAME,
             probe.target,
@@ -73,6 +75,7 @@ def _measure(ctx: Context, probe: Probe, loss: Loss, noise: float, gradient: Arr
             slope=slope,
             tolerance=TAYLOR_SLOPE_THRESHOLD,
             detail=detail,
+            non_finite=non_finite,
         )
 
     if np.shape(gradient) != probe.array.shape:
@@ -84,6 +87,9 @@ def _measure(ctx: Context, probe: Probe, loss: Loss, noise: float, gradient: Arr
         )
     g = np.asarray(gradient, dtype=np.float64)
     results = [taylor_remainders(loss, probe.array, g, v, max_step, noise) for v in directions]
+    if not all(r.finite for r in results):
+        detail = "L, <g, v> or a remainder is NaN or infinite: forward or backward is not finite"
+        return measured("fail", detail, non_finite=True)
     # Pass if any direction shows the h^2 law (or is linear and exact): see TAYLOR_DIRECTIONS.
     best = max(results, key=lambda r: math.inf if r.slope is None else r.slope)
     slopes = ", ".join("linear" if r.slope is None else f"{r.slope:.2f}" for r in results)
