@@ -5,11 +5,14 @@
     python -m conformance replay LAYER CHECK --example JSON [--impl M[,M...]]
     python -m conformance report --records DIR [--baseline OLD.json] [--out DIR]
 
-``run`` exits with 0 exactly when no check fails (not-implemented classes and
-checks that do not apply are not failures); it writes conformance.json,
-conformance.md and index.html to --out, compared with the report already
-there (or --baseline). ``report`` rebuilds those files from stored records and
-exits with 1 if the report has failures or regressions against the baseline.
+``run`` exits with 0 exactly when every selected check ran and none failed
+(not-implemented classes and checks that do not apply are not failures);
+otherwise pytest's codes: 1 (a check failed), 2 (interrupted), 4 (usage error,
+e.g. an implementation module that cannot be imported), 5 (-k selected
+nothing). It writes conformance.json, conformance.md and index.html to --out,
+compared with the report already there (or --baseline). ``report`` rebuilds
+those files from stored records and exits with 1 if the report has failures,
+is incomplete, or has regressions against the baseline.
 """
 
 from __future__ import annotations
@@ -32,10 +35,13 @@ from conformance.settings import (
     MAX_SIZE_ENV,
     PROFILE_ENV,
     PROFILES,
+    max_size,
     selected_profile,
 )
 
-EXIT_USAGE = 2
+EXIT_USAGE = 4
+"""As pytest's own usage error: the exit codes of run are pytest's (0 passed, 1 failed,
+2 interrupted, 3 internal error, 4 usage error, 5 nothing selected)."""
 
 
 def _add_impl(parser: argparse.ArgumentParser) -> None:
@@ -172,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
         "implementation": implementation.spec,
         "keyword": args.keyword,
         "workers": args.workers,
+        "max_size": max_size(),
         "environment": describe_environment(),
     }
     records.write_manifest(directory, manifest)
@@ -263,7 +270,7 @@ def report(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     document = _write_reports(args.records, args.out, baseline)
     regressions = (document.get("baseline") or {}).get("regressions", 0)
-    return 1 if document["summary"]["status"] == "fail" or regressions else 0
+    return 1 if document["summary"]["status"] in ("fail", "incomplete") or regressions else 0
 
 
 def list_rows(args: argparse.Namespace) -> int:

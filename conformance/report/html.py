@@ -17,9 +17,9 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from conformance.measurement import FAILING
 from conformance.report import plots
 from conformance.report.markdown import (
-    FAILING,
     CheckSummary,
     baseline_changes,
     cell_measure,
@@ -239,11 +239,23 @@ def _cell_title(summary: CheckSummary) -> str:
     return "\n".join(_group_line(group) for group in summary.groups)
 
 
+ERROR_COLUMNS = ("max_abs_err", "max_rel_err", "median_rel_err")
+
+
+def _error_text(group: dict[str, Any], key: str) -> str:
+    """An error column; the maxima read NaN/inf when an example produced non-finite values."""
+    if group["non_finite"] and key != "median_rel_err":
+        return "NaN/inf"
+    return number(group[key])
+
+
 def _group_line(group: dict[str, Any]) -> str:
     """One group in a tooltip: ``dx · float64: FAIL on 184 of 191 examples; max rel 4.05e+00 …``."""
     parts = [f"{describe_group(group)}: {label(group['status'])}"]
     parts[0] += f" {failure_count(group)}" if group["failures"] else f" ({group['examples']} examples)"
-    if group["max_rel_err"] is not None:
+    if group["non_finite"]:
+        parts.append(f"NaN or inf on {group['non_finite']} examples")
+    elif group["max_rel_err"] is not None:
         parts.append(f"max rel {number(group['max_rel_err'])}")
     if group["tolerance"] is not None:
         parts.append(f"tolerance {tolerance_range(group)}")
@@ -310,7 +322,7 @@ def _group_row(group: dict[str, Any]) -> str:
         f'<td class="num">{group["examples"]}</td>',
         f'<td class="{_status_class(status)}">{_text(label(status) + failures)}</td>',
         *(
-            f'<td class="num">{number(group[key])}</td>'
+            f'<td class="num">{_error_text(group, key)}</td>'
             for key in ("max_abs_err", "max_rel_err", "median_rel_err")
         ),
         f'<td class="num">{_tolerance_text(group)}</td>',

@@ -11,17 +11,14 @@ numbers, baseline changes) are public: the HTML renderer shows the same facts.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.report.model import STATUS_ORDER
-
-CHECK_ORDER = ("forward", "gradient", "finite_difference", "taylor", "float32", "contract", "bad_input")
-"""Columns of the matrix; checks the document has beyond these follow in order of appearance."""
-
-FAILING = ("fail", "error")
+from conformance.measurement import CHECK_NAMES as CHECK_ORDER
+from conformance.measurement import FAILING
+from conformance.report.model import STATUS_ORDER, worst_status
 
 LISTED_CHANGES = 40
 """Status changes that are not regressions are listed up to this many (regressions all)."""
@@ -96,8 +93,12 @@ def summarize_check(row: dict[str, Any], check: str) -> CheckSummary | None:
     outcome = row["outcomes"].get(check)
     if outcome is None and not groups:
         return None
-    status = str(outcome["status"]) if outcome else _worst_status(group["status"] for group in groups)
-    errors = [float(g["max_rel_err"]) for g in groups if g["max_rel_err"] is not None]
+    status = str(outcome["status"]) if outcome else worst_status(group["status"] for group in groups)
+    errors = [
+        math.inf if g["non_finite"] else float(g["max_rel_err"])
+        for g in groups
+        if g["non_finite"] or g["max_rel_err"] is not None
+    ]
     margins = [float(g["margin"]) for g in groups if g["margin"] is not None]
     slopes = [float(g["slope"]["min"]) for g in groups if g["slope"] and g["slope"]["min"] is not None]
     return CheckSummary(
@@ -116,6 +117,8 @@ def cell_measure(summary: CheckSummary) -> str:
     """The number shown next to a status: worst error, or for Taylor the smallest slope."""
     if summary.status in ("not_implemented", "skipped"):
         return ""
+    if any(group["non_finite"] for group in summary.groups):
+        return "NaN/inf"
     if summary.min_slope is not None:
         return f"slope {summary.min_slope:.2f}"
     if summary.only_linear:
@@ -276,11 +279,6 @@ def error_change(entry: dict[str, Any]) -> str:
     if old is None and new is None:
         return ""
     return f"{number(old) or '–'} → {number(new) or '–'}"
-
-
-def _worst_status(statuses: Iterable[str]) -> str:
-    present = set(statuses)
-    return next((status for status in STATUS_ORDER if status in present), "skipped")
 
 
 def _hypothesis_reproduction(text: str) -> str:

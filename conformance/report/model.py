@@ -14,6 +14,7 @@ one that went furthest past its tolerance (or, in a passing group, came closest)
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
@@ -81,6 +82,7 @@ def _environment(manifest: dict[str, Any]) -> dict[str, Any]:
     environment |= {
         "profile": profile,
         "seed": "derandomized" if profile == "ci" else manifest.get("seed", "random"),
+        "max_size": manifest.get("max_size"),
         "implementation": manifest.get("implementation"),
         "keyword": manifest.get("keyword"),
         "workers": manifest.get("workers"),
@@ -113,7 +115,7 @@ def _rows(
         rows.append(
             {
                 "layer": layer,
-                "status": _worst(statuses),
+                "status": worst_status(statuses),
                 "seconds": round(sum(o.get("seconds") or 0.0 for o in layer_outcomes.values()), 3),
                 "outcomes": layer_outcomes,
                 "checks": checks,
@@ -131,7 +133,8 @@ def _outcome(record: dict[str, Any]) -> dict[str, Any]:
     return {k: record.get(k) for k in ("status", "examples", "message", "reproduce", "seconds")}
 
 
-def _worst(statuses: Iterable[str]) -> str:
+def worst_status(statuses: Iterable[str]) -> str:
+    """The first of STATUS_ORDER present: fail > error > pass > skipped > not_implemented."""
     present = set(statuses)
     return next((s for s in STATUS_ORDER if s in present), "skipped")
 
@@ -176,16 +179,11 @@ def _example(m: Measurement) -> dict[str, Any]:
     }
 
 
-def _group_status(statuses: list[str]) -> str:
-    for status in ("fail", "error", "pass"):
-        if status in statuses:
-            return status
-    return _worst(statuses)
-
-
 def _closeness(check: str, m: Measurement) -> float:
     """How close an example came to failing: error over tolerance, or for the Taylor
     test the threshold over the slope (a linear example, with no slope, is exact)."""
+    if m.non_finite:
+        return math.inf
     if check == "taylor":
         return (m.tolerance or 0.0) / m.slope if m.slope else 0.0
     return (m.max_rel_err or 0.0) / m.tolerance if m.tolerance else 0.0
@@ -214,8 +212,9 @@ def _group(key: tuple[str, str, str], group: list[Measurement]) -> dict[str, Any
         "target": target,
         "dtype": dtype,
         "examples": len(group),
-        "status": _group_status([m.status for m in group]),
+        "status": worst_status([m.status for m in group]),
         "failures": len(failing),
+        "non_finite": sum(m.non_finite for m in group),
         "max_abs_err": max(abs_) if abs_ else None,
         "max_rel_err": max(rel) if rel else None,
         "median_rel_err": statistics.median(rel) if rel else None,
