@@ -5,7 +5,7 @@ the values come from ``numpy.random.default_rng(seed)``. An example is thus
 fully described by a few integers (printed in every failure message and
 replayable with ``python -m conformance replay``), and the points where
 gradients are compared are generic: no accidental ties or exact zeros, except
-in the ``kinks`` regime, which puts them there on purpose.
+in the ``zeros`` regime, which puts them there on purpose.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ import numpy as np
 from conformance.autograd import reference_outputs
 from conformance.spec import Array, Example, ExampleSpec, Kind, Role, Row, Tensor
 
-REGIMES = ("moderate", "extreme", "kinks")
-"""moderate: standard normal values; extreme: magnitudes 1e2 to 1e4 with random signs
-(logits far beyond where exp overflows); kinks: standard normal with about a third
-of the elements exactly 0, where ReLU is not differentiable."""
+REGIMES = ("moderate", "zeros", "extreme")
+"""moderate: standard normal values; zeros: standard normal with about a third of the
+elements exactly 0 (where ReLU has its kink, and where a hand-written 0/0 or x/|x|
+breaks); extreme: magnitudes 1e2 to 1e4 with random signs (logits far beyond where
+exp overflows)."""
 
 EXTREME_MAGNITUDES = (2.0, 4.0)
 """log10 of the smallest and largest magnitude in the extreme regime."""
@@ -62,7 +63,7 @@ def regime_values(rng: np.random.Generator, shape: tuple[int, ...], regime: str)
         signs = rng.choice([-1.0, 1.0], size=shape)
         return np.asarray(signs * 10.0 ** rng.uniform(low, high, size=shape))
     values = rng.standard_normal(shape)
-    if regime == "kinks":
+    if regime == "zeros":
         values[rng.random(shape) < 1 / 3] = 0.0
     elif regime != "moderate":
         raise ValueError(f"unknown regime {regime!r}; known: {', '.join(REGIMES)}")

@@ -136,7 +136,7 @@ def _pair(name: str) -> tuple[Tensor, Tensor]:
 
 # --- the rows ----------------------------------------------------------------------------
 
-STABILITY = ("moderate", "extreme")
+STABILITY = ("moderate", "zeros", "extreme")
 X_ANY_RANK = (Tensor("x", _s, fixed_rank=False),)
 
 ROWS: tuple[Row, ...] = (
@@ -212,7 +212,6 @@ ROWS: tuple[Row, ...] = (
         inputs=X_ANY_RANK,
         reference=ref.relu,
         build=_no_params,
-        regimes=("moderate", "kinks"),
         kinks={"x": np.abs},
     ),
     Row(

@@ -134,8 +134,8 @@ class Row:
     - ``build(cls, params, dims)``: the book's constructor call;
     - ``reference(inputs, params, dims)``: the PyTorch float64 reference (torch tensors in,
       torch tensor or tuple out);
-    - ``regimes``: value regimes to draw from (moderate always; extreme for stability rows;
-      kinks for piecewise layers);
+    - ``regimes``: value regimes to draw from (moderate and zeros by default; extreme added
+      for rows where numerical stability matters);
     - ``kinks``: per input, the distance of each element to the nearest point where the layer
       is not differentiable;
     - ``malformed``: bad inputs beyond those derived from ``inputs`` and ``params``;
@@ -149,7 +149,7 @@ class Row:
     reference: Callable[..., Any]
     params: tuple[Tensor, ...] = ()
     build: Callable[[type, list[Array], Dims], Any] = lambda cls, params, dims: cls(*params)
-    regimes: tuple[str, ...] = ("moderate",)
+    regimes: tuple[str, ...] = ("moderate", "zeros")
     kinks: Mapping[str, Callable[[Array], Array]] = field(default_factory=dict)
     malformed: tuple[Malformation, ...] = ()
     not_applicable: Mapping[str, str] = field(default_factory=dict)
