@@ -161,6 +161,36 @@ class SigmoidUpcasts(scratchnn.Sigmoid):
         return self.out.copy()
 
 
+class SigmoidForgetsReturn(scratchnn.Sigmoid):
+    def forward(self, x: Any) -> Any:
+        self.out = scratchnn.functions.sigmoid(x)  # and no return: the caller gets None
+
+
+class TanhNaNAtZero(scratchnn.Tanh):
+    def forward(self, x: Any) -> Any:
+        self.x = x.copy()
+        return super().forward(x)
+
+    def backward(self, dout: Any) -> Any:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return dout * (1 - self.out**2) * (self.x / self.x)  # 0/0 = NaN wherever x == 0
+
+
+class AddChecksOnlyInBackward(scratchnn.Add):
+    def forward(self, x: Any, y: Any) -> Any:
+        self.seen = scratchnn.nodes._Seen(y.shape, x.dtype)  # remembers y's shape ...
+        return x + y  # ... but lets NumPy broadcast a mismatched y into a wrong answer
+
+
+class ReLUOtherSubgradient(scratchnn.ReLU):
+    """Correct: at x == 0 any value in [0, 1] is a subgradient; this one takes 1."""
+
+    def forward(self, x: Any) -> Any:
+        out = super().forward(x)
+        self.mask = x >= 0
+        return out
+
+
 class ReLUInvertedMask(scratchnn.ReLU):
     def backward(self, dout: Any) -> Any:
         return np.where(self.mask, 0, dout).astype(dout.dtype)
@@ -407,6 +437,27 @@ VARIANTS: tuple[Variant, ...] = (
     ),
     Variant("sigmoid-upcasts", "Sigmoid", SigmoidUpcasts, ("float32",), "float32 input gives float64 output"),
     Variant(
+        "sigmoid-forgets-return",
+        "Sigmoid",
+        SigmoidForgetsReturn,
+        ("forward", "gradient", "contract"),
+        "forward computes the output and returns None",
+    ),
+    Variant(
+        "tanh-nan-at-zero",
+        "Tanh",
+        TanhNaNAtZero,
+        ("gradient", "finite_difference", "taylor"),
+        "a 0/0 in backward puts NaN in dx wherever x == 0",
+    ),
+    Variant(
+        "add-checks-only-in-backward",
+        "Add",
+        AddChecksOnlyInBackward,
+        ("bad_input",),
+        "forward broadcasts a mismatched y; only backward complains",
+    ),
+    Variant(
         "relu-inverted-mask", "ReLU", ReLUInvertedMask, ("gradient", "finite_difference"), "mask inverted"
     ),
     Variant("relu-in-place", "ReLU", ReLUInPlace, ("contract",), "forward zeroes the caller's x"),
@@ -523,3 +574,11 @@ VARIANTS: tuple[Variant, ...] = (
         "params holds copies, not the layers' arrays",
     ),
 )
+
+
+CORRECT_ALTERNATIVES: tuple[Variant, ...] = (
+    Variant(
+        "relu-other-subgradient", "ReLU", ReLUOtherSubgradient, (), "subgradient 1 instead of 0 at x == 0"
+    ),
+)
+"""Right implementations that differ from scratchnn where the math allows it: no check may fail them."""

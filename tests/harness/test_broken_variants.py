@@ -16,10 +16,11 @@ from hypothesis import Phase, settings
 
 import conformance.profiles  # noqa: F401  (registers the profiles)
 import scratchnn
+from conformance.checks import CHECKS
 from conformance.engine import MemorySink, verify
 from conformance.implementation import Implementation
 from conformance.registry import ROWS_BY_NAME
-from tests.harness.broken_layers import VARIANTS, Variant
+from tests.harness.broken_layers import CORRECT_ALTERNATIVES, VARIANTS, Variant
 
 CI_WITHOUT_SHRINKING = settings(settings.get_profile("ci"), phases=[Phase.explicit, Phase.generate])
 
@@ -61,5 +62,14 @@ CONTROL = sorted({(variant.row, check) for variant in VARIANTS for check in vari
 def test_correct_scratchnn_passes_the_same_checks(row: str, check: str) -> None:
     outcome = verify(
         ROWS_BY_NAME[row], check, Implementation((scratchnn,)), MemorySink(), CI_WITHOUT_SHRINKING
+    )
+    assert outcome.status == "pass", outcome.message
+
+
+@pytest.mark.parametrize("variant", CORRECT_ALTERNATIVES, ids=[v.id for v in CORRECT_ALTERNATIVES])
+@pytest.mark.parametrize("check", list(CHECKS))
+def test_a_correct_alternative_is_not_a_false_alarm(variant: Variant, check: str) -> None:
+    outcome = verify(
+        ROWS_BY_NAME[variant.row], check, implementation_of(variant), MemorySink(), CI_WITHOUT_SHRINKING
     )
     assert outcome.status == "pass", outcome.message

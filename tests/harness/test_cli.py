@@ -88,7 +88,7 @@ def test_usage_errors_have_their_own_exit_codes(tmp_path: Path) -> None:
     assert nothing.returncode == 5
     assert "no row and check matched" in nothing.stderr
     missing = conformance("run", "--impl", "no_such_module", "--out", str(tmp_path))
-    assert missing.returncode == 2
+    assert missing.returncode == 4
     assert "cannot import implementation module 'no_such_module'" in missing.stderr
 
 

@@ -44,11 +44,12 @@ def write_run(
     lines: dict[str, list[Measurement | Outcome]],
     complete: bool = True,
     planned: list[tuple[str, str]] | None = None,
+    profile: str = "ci",
 ) -> None:
     records.write_manifest(
         directory,
         {
-            "profile": "ci",
+            "profile": profile,
             "implementation": "learner",
             "complete": complete,
             "environment": describe_environment(),
@@ -213,3 +214,34 @@ def test_a_baseline_of_another_schema_version_is_refused(tmp_path: Path) -> None
     path.write_text(json.dumps({"schema_version": "7.0"}), encoding="utf-8")
     with pytest.raises(ValueError, match=r"schema_version '7\.0'"):
         write.load_report(path)
+
+
+def test_error_growth_between_runs_of_different_examples_is_reported_not_flagged(tmp_path: Path) -> None:
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    write_run(
+        old_dir, {"main": [measurement("Mul", "finite_difference", "dx", "pass", 1e-11)]}, profile="dev"
+    )
+    write_run(
+        new_dir, {"main": [measurement("Mul", "finite_difference", "dx", "pass", 3e-10)]}, profile="dev"
+    )
+    comparison = baseline.compare(model.build(new_dir), model.build(old_dir), "old.json")
+    (entry,) = comparison["entries"]
+    assert not comparison["same_examples"]
+    assert not entry["regression"]
+    assert entry["reason"] == "error grew 30x (not flagged: the runs drew different examples)"
+
+
+def test_nan_appearing_is_a_regression_whatever_the_examples(tmp_path: Path) -> None:
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    write_run(old_dir, {"main": [measurement("Tanh", "gradient", "dx", "fail", 0.5)]}, profile="dev")
+    write_run(
+        new_dir,
+        {"main": [measurement("Tanh", "gradient", "dx", "fail", None, non_finite=True)]},
+        profile="dev",
+    )
+    comparison = baseline.compare(model.build(new_dir), model.build(old_dir), "old.json")
+    (entry,) = comparison["entries"]
+    assert entry["regression"]
+    assert entry["reason"] == "NaN or inf appeared"
+    document = model.build(new_dir)
+    assert group(document, "Tanh", "gradient", "dx")["non_finite"] == 1

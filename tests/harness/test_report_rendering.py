@@ -54,6 +54,7 @@ def group(check: str, target: str, status: str = "pass", **fields: Any) -> dict[
         "examples": examples,
         "status": status,
         "failures": 0,
+        "non_finite": 0,
         "max_abs_err": max(rel) if rel else None,
         "max_rel_err": max(rel) if rel else None,
         "median_rel_err": statistics.median(rel) if rel else None,
@@ -64,14 +65,26 @@ def group(check: str, target: str, status: str = "pass", **fields: Any) -> dict[
         "slope": _slopes(slopes, examples) if check == "taylor" else None,
         "worst_example": example(rel=max(rel) if rel else None),
         "minimal_failing_example": None,
-        "samples": {
-            "rel_err": rel,
-            "tolerance": [tolerance] * len(rel) if tolerance is not None else [],
-            "noise_floor": noise,
-            "slope": slopes,
-        },
+        "samples": parallel_samples(rel, tolerance, noise, slopes),
     }
     return document_group | fields
+
+
+def parallel_samples(
+    rel: list[float], tolerance: float | None, noise: list[float], slopes: list[float]
+) -> dict[str, list[float | None]]:
+    """The model's sample lists: one entry per example, None where it measured nothing."""
+    count = max(len(rel), len(noise), len(slopes))
+
+    def padded(values: list[float]) -> list[float | None]:
+        return [*values, *([None] * (count - len(values)))]
+
+    return {
+        "rel_err": padded(rel),
+        "tolerance": [tolerance if i < len(rel) else None for i in range(count)],
+        "noise_floor": padded(noise),
+        "slope": padded(slopes),
+    }
 
 
 def _slopes(slopes: list[float], examples: int) -> dict[str, Any]:

@@ -43,16 +43,18 @@ def test_affine_examples_cover_batches_and_square_weights() -> None:
 def test_losses_draw_both_label_formats_and_extreme_logits() -> None:
     examples = drawn_examples("SoftmaxWithLoss")
     assert {e["labels"] for e in examples} == {"indices", "one_hot"}
-    assert {e["regime"] for e in examples} == {"moderate", "extreme"}
+    assert {e["regime"] for e in examples} == {"moderate", "zeros", "extreme"}
 
 
 def test_extreme_values_stay_out_of_consistency_checks() -> None:
-    assert {e["regime"] for e in drawn_examples("Softmax", "taylor")} == {"moderate"}
+    assert {e["regime"] for e in drawn_examples("Softmax", "taylor")} == {"moderate", "zeros"}
     assert "extreme" in {e["regime"] for e in drawn_examples("Softmax", "float32")}
 
 
-def test_relu_draws_inputs_sitting_on_its_kink() -> None:
-    assert "kinks" in {e["regime"] for e in drawn_examples("ReLU")}
+def test_every_row_draws_exact_zeros() -> None:
+    # ReLU's kink, and the 0/0 of a careless backward, sit at exactly 0.
+    for row in ("ReLU", "Tanh", "Affine", "SoftmaxWithLoss"):
+        assert "zeros" in {e["regime"] for e in drawn_examples(row)}, row
 
 
 def test_softmax_draws_every_rank_up_to_four() -> None:
