@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 
+from conformance import interrupt
 from conformance.checks import CHECKS, Context, regimes_for
 from conformance.examples import materialize
 from conformance.implementation import Implementation
@@ -139,6 +140,7 @@ def _verify(
 
     def body(data: st.DataObject) -> None:
         nonlocal examples
+        interrupt.raise_if_requested()
         example = materialize(row, draw_example_spec(row, Draw(data), regimes))
         measurements = run_check(Context(row, cls, example, implementation.spec))
         examples += 1

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import profiles
+from conformance import interrupt, profiles
 from conformance.engine import MemorySink, Sink
 from conformance.implementation import Implementation, ImplementationNotFound
 from conformance.records import JsonLinesSink
@@ -42,6 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[MAX_SIZE_ENV] = str(max_size)
     if not config.getoption("--hypothesis-profile", default=None):
         profiles.load_selected_profile()
+    config.add_cleanup(interrupt.install())
 
 
 @pytest.fixture(scope="session")
