@@ -239,9 +239,6 @@ def _cell_title(summary: CheckSummary) -> str:
     return "\n".join(_group_line(group) for group in summary.groups)
 
 
-ERROR_COLUMNS = ("max_abs_err", "max_rel_err", "median_rel_err")
-
-
 def _error_text(group: dict[str, Any], key: str) -> str:
     """An error column; the maxima read NaN/inf when an example produced non-finite values."""
     if group["non_finite"] and key != "median_rel_err":
