@@ -132,6 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _load_implementation(spec: str | None) -> Implementation | None:
+    """The implementation named by ``spec``, importable from the working directory (the
+    ``conformance`` console script, unlike ``python -m``, does not put it on the path)."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         return Implementation.load(spec)
     except ImplementationNotFound as error:
@@ -155,8 +159,6 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         os.environ[MAX_SIZE_ENV] = str(args.max_size)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
     implementation = _load_implementation(args.impl)
     if implementation is None:
         return EXIT_USAGE
@@ -309,8 +311,6 @@ def replay(args: argparse.Namespace) -> int:
     except (KeyError, ValueError, TypeError) as error:
         print(f"conformance: {error}", file=sys.stderr)
         return EXIT_USAGE
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
     implementation = _load_implementation(args.impl)
     if implementation is None:
         return EXIT_USAGE
