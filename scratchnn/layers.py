@@ -9,10 +9,16 @@ Activations (any input shape): ``Sigmoid()``, ``ReLU()``, ``Tanh()``;
 ``Affine(W, b)``: y = x @ W + b for x of shape (N, D).
 Losses: ``forward(x, t)`` returns a scalar of x's dtype, ``backward(dout=1)``
 returns dx: ``SoftmaxWithLoss()``, ``SigmoidWithLoss()``, ``MeanSquaredError()``.
+
+The book's ``common/layers.py`` also has (used from chapter 4 and chapter 6 on):
+``Embedding(W)``: out = W[idx] for integer indices of any shape;
+``Dropout(dropout_ratio=0.5, *, rng=None)``: the book's (non-inverted) dropout.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any, cast
 
 import numpy as np
@@ -24,6 +30,8 @@ from scratchnn.protocol import LayerBase
 
 __all__ = [
     "Affine",
+    "Dropout",
+    "Embedding",
     "MeanSquaredError",
     "ReLU",
     "Sigmoid",
@@ -241,3 +249,152 @@ class MeanSquaredError(LayerBase):
         diff = check.cached(self._owner("backward"), self.diff)
         scale = check.upstream_scalar(self._owner("backward"), dout, diff.dtype) / self.n
         return diff * scale
+
+
+class Embedding(LayerBase):
+    """Row lookup out = W[idx] for W of shape (V, D) and integer indices idx of any shape
+    (the book's (N,) included): out has shape idx.shape + (D,) and W's dtype (section 4.1.2).
+
+    backward(dout) sets dW to zero, then adds dout[i] to row idx[i] of dW for every i:
+    an index that occurs several times receives the sum of its gradients. It returns
+    None, as in the book: indices have no gradient. Indices must lie in [0, V); a
+    negative index is refused instead of silently picking a row from the end.
+    """
+
+    def __init__(self, W: FloatArray) -> None:
+        super().__init__(W)
+        self._param("W", W, 2, "(V, D)")
+        self.idx: IntArray | None = None
+
+    def forward(self, idx: IntArray) -> FloatArray:
+        (W,) = self.params
+        self.idx = _checked_indices(self._owner("forward"), "idx", idx, W.shape[0]).copy()
+        # np.take always copies (W[idx] with a 0-d index array would return a view of W).
+        return np.take(W, self.idx, axis=0)
+
+    def backward(self, dout: FloatArray) -> None:
+        owner = self._owner("backward")
+        idx = check.cached(owner, self.idx)
+        (W,) = self.params
+        dout = check.upstream_gradient(owner, dout, (*idx.shape, W.shape[1]), W.dtype)
+        dW = self.grads[0]
+        dW.fill(0)  # fill is faster than dW[...] = 0 on large arrays (measured 75 vs 120 us, 4 MB)
+        _scatter_add_rows(dW, idx.reshape(-1), dout.reshape(-1, W.shape[1]))
+
+
+class Dropout(LayerBase):
+    """The book's dropout (section 6.4.3), not the "inverted" variant.
+
+    Training (``train_flg=True``): mask = rng.random(x.shape) > dropout_ratio, a boolean
+    array kept as ``self.mask``; out = x * mask, and backward gives dout * mask.
+    Test (``train_flg=False``): out = x * (1 - dropout_ratio), and backward gives
+    (1 - dropout_ratio) * dout. Each training forward draws exactly once,
+    ``rng.random(x.shape)``; test mode and backward draw nothing. ``rng`` is a
+    ``numpy.random.Generator`` (kept and drawn from: the caller controls its state) or a seed.
+    """
+
+    def __init__(self, dropout_ratio: float = 0.5, *, rng: np.random.Generator | int | None = None) -> None:
+        super().__init__()
+        self.dropout_ratio = _fraction(self._owner("__init__"), "dropout_ratio", dropout_ratio)
+        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self.mask: np.ndarray[Any, np.dtype[np.bool_]] | None = None
+        self._seen: tuple[tuple[int, ...], np.dtype[Any], bool] | None = None  # shape, dtype, training?
+
+    def forward(self, x: FloatArray, train_flg: bool = True) -> FloatArray:
+        x = check.float_array(self._owner("forward"), "x", x)
+        training = bool(train_flg)
+        self._seen = (x.shape, x.dtype, training)
+        if training:
+            self.mask = self.rng.random(x.shape) > self.dropout_ratio
+            out: FloatArray = x * self.mask  # bool mask: the product keeps x's dtype
+            return out
+        self.mask = None  # a later backward must not use an earlier training mask
+        scaled: FloatArray = x * (1 - self.dropout_ratio)
+        return scaled
+
+    def backward(self, dout: FloatArray) -> FloatArray:
+        owner = self._owner("backward")
+        shape, dtype, training = check.cached(owner, self._seen)
+        dout = check.upstream_gradient(owner, dout, shape, dtype)
+        if training:
+            masked: FloatArray = dout * cast(np.ndarray[Any, np.dtype[np.bool_]], self.mask)
+            return masked
+        scaled: FloatArray = (1 - self.dropout_ratio) * dout
+        return scaled
+
+
+def _fraction(owner: str, name: str, value: object) -> float:
+    """A real number in [0, 1) (Python or NumPy scalar; not bool) as a float."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(float(value))
+        or not 0 <= float(value) < 1
+    ):
+        raise check.fail_value(owner, name, "a number in [0, 1)", repr(value))
+    return float(value)
+
+
+def _checked_indices(owner: str, name: str, idx: object, size: int) -> IntArray:
+    """``idx`` itself, after checking it is an integer array with every value in [0, size).
+
+    One pass over the values: viewed as unsigned integers of the same width, negative
+    indices become at least 2**(bits - 1), so ``max() < size`` also rules them out
+    (when size <= 2**(bits - 1); narrower index types fall back to min and max).
+    """
+    if not isinstance(idx, np.ndarray):
+        raise check.fail_type(owner, name, "a numpy.ndarray of integer indices", idx)
+    if not np.issubdtype(idx.dtype, np.integer):
+        raise check.fail_type(owner, name, "an array of integer indices", idx)
+    if idx.size == 0:
+        return idx
+    signed = np.issubdtype(idx.dtype, np.signedinteger)
+    bits = 8 * idx.dtype.itemsize
+    if signed and size <= 2 ** (bits - 1):
+        in_range = int(idx.view(np.dtype(f"u{idx.dtype.itemsize}")).max()) < size
+    else:
+        in_range = int(idx.max()) < size and (not signed or int(idx.min()) >= 0)
+    if not in_range:
+        low, high = int(idx.min()), int(idx.max())
+        negative = " (negative indices are not counted from the end)" if low < 0 else ""
+        raise check.fail_value(
+            owner, name, f"indices in [0, {size}){negative}", f"values from {low} to {high}"
+        )
+    return idx
+
+
+def _scatter_add_rows(target: FloatArray, rows: IntArray, values: FloatArray) -> None:
+    """target[rows[i]] += values[i] for every i, repeated rows accumulating (``np.add.at`` semantics).
+
+    ``rows`` has shape (M,), ``values`` (M, D). ``np.add.at`` costs about 1 us per row
+    here (NumPy 2.4); measured with 600 rows of width 100 into (10000, 100) float32,
+    it took 530 us against 85-110 us for this method, and ``np.add.reduceat`` over
+    the sorted rows 256 us. The method: a stable sort of the row ids; ids that occur
+    once are added with one fancy ``+=`` (no repeated index, so no update is lost);
+    the values of ids that repeat are summed per id by a one-hot matrix product
+    (groups, m) @ (m, D), whose sums are exact up to the order of the additions.
+    (A non-finite value would turn into NaN in the other repeated rows through 0 * inf.)
+    """
+    n = rows.shape[0]
+    if n == 0:
+        return
+    order = np.argsort(rows, kind="stable")
+    sorted_rows = rows[order]
+    first = np.empty(n, dtype=bool)  # first[k]: sorted position k starts a new id
+    first[0] = True
+    np.not_equal(sorted_rows[1:], sorted_rows[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    if starts.size == n:
+        target[rows] += values
+        return
+    counts = np.diff(starts, append=n)
+    single = counts == 1
+    once = order[starts[single]]
+    target[rows[once]] += values[once]
+    repeated = np.repeat(~single, counts)  # over sorted positions: belongs to a repeated id
+    repeated_order = order[repeated]
+    repeated_first = first[repeated]
+    group = np.cumsum(repeated_first) - 1
+    one_hot = np.zeros((int(group[-1]) + 1, repeated_order.size), dtype=values.dtype)
+    one_hot[group, np.arange(repeated_order.size)] = 1
+    target[sorted_rows[repeated][repeated_first]] += one_hot @ values[repeated_order]
