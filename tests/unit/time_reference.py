@@ -57,9 +57,16 @@ def torch_rnn(Wx: Array, Wh: Array, b: Array, xs: Array, h0: Array, dhs: Array) 
 
 
 def torch_lstm(
-    Wx: Array, Wh: Array, b: Array, xs: Array, h0: Array, c0: Array, dhs: Array
+    Wx: Array,
+    Wh: Array,
+    b: Array,
+    xs: Array,
+    h0: Array,
+    c0: Array,
+    dhs: Array,
+    dc_last: Array | None = None,
 ) -> dict[str, Array]:
-    """hs, h_T, c_T and the gradients of sum(hs * dhs) via torch.nn.LSTM (batch_first)."""
+    """hs, h_T, c_T and the gradients of sum(hs * dhs) (+ sum(c_T * dc_last)) via torch.nn.LSTM."""
     D, H4 = Wx.shape
     H = H4 // 4
     cols = lstm_columns(H)
@@ -72,7 +79,10 @@ def torch_lstm(
         lstm.bias_hh_l0.zero_()
     x, h, c = tensor(xs), tensor(h0[None]), tensor(c0[None])
     hs, (h_last, c_last) = lstm(x, (h, c))
-    (hs * tensor(dhs, False)).sum().backward()
+    objective = (hs * tensor(dhs, False)).sum()
+    if dc_last is not None:
+        objective = objective + (c_last[0] * tensor(dc_last, False)).sum()
+    objective.backward()
     return {
         "hs": hs.detach().numpy(),
         "h": h_last[0].detach().numpy(),
