@@ -31,10 +31,22 @@ from typing import Any
 import numpy as np
 
 from scratchnn import _validation as check
-from scratchnn._validation import FloatArray
+from scratchnn._validation import FloatArray, IntArray
+from scratchnn.functions import sigmoid
+from scratchnn.layers import _checked_indices, _fraction, _scatter_add_rows
 from scratchnn.protocol import LayerBase
 
-__all__ = ["LSTM", "RNN", "TimeLSTM", "TimeRNN"]
+__all__ = [
+    "LSTM",
+    "RNN",
+    "TimeAffine",
+    "TimeDropout",
+    "TimeEmbedding",
+    "TimeLSTM",
+    "TimeRNN",
+    "TimeSigmoidWithLoss",
+    "TimeSoftmaxWithLoss",
+]
 
 
 # --- shared helpers --------------------------------------------------------------------------
@@ -444,3 +456,262 @@ class TimeLSTM(_TimeRecurrent):
         self.grads[2][...] = dA.sum(axis=0)
         self.dh, self.dc = dh_T.T.copy(), dc
         return _batch_major((dA @ Wx.T).reshape(T, N, -1))
+
+
+# --- time-distributed layers and losses (sections 5.4, 6.4) -----------------------------------
+
+
+class TimeEmbedding(LayerBase):
+    """Word vectors for a batch of id sequences (section 5.4.1): out[n, t] = W[xs[n, t]].
+
+    W (V, D), xs (N, T) integer ids in [0, V) → out (N, T, D) in W's dtype. backward(dout)
+    sets dW to zero and adds dout[n, t] to row xs[n, t] for every (n, t) — ids that repeat
+    accumulate — and returns None (ids have no gradient), as in the book. The scatter-add is
+    the same as :class:`scratchnn.layers.Embedding`'s, several times faster than ``np.add.at``.
+    """
+
+    def __init__(self, W: FloatArray) -> None:
+        self._param("W", W, 2, "(V, D)")
+        super().__init__(W)
+        self.idx: IntArray | None = None
+
+    def forward(self, xs: IntArray) -> FloatArray:
+        owner = self._owner("forward")
+        (W,) = self.params
+        if isinstance(xs, np.ndarray) and xs.ndim != 2:
+            raise check.fail_value(owner, "xs", "a 2-D array of word ids (N, T)", f"shape {xs.shape}")
+        xs = _checked_indices(owner, "xs", xs, W.shape[0])
+        if xs.size == 0:
+            raise check.fail_value(owner, "xs", "a non-empty array (N, T)", f"shape {xs.shape}")
+        self.idx = xs.copy()
+        return np.take(W, self.idx, axis=0)  # take copies: the output never aliases W
+
+    def backward(self, dout: FloatArray) -> None:
+        owner = self._owner("backward")
+        idx = check.cached(owner, self.idx)
+        (W,) = self.params
+        dout = _gradient(owner, "dout", dout, (*idx.shape, W.shape[1]), W.dtype)
+        dW = self.grads[0]
+        dW.fill(0)
+        _scatter_add_rows(dW, idx.reshape(-1), dout.reshape(-1, W.shape[1]))
+
+
+class TimeAffine(LayerBase):
+    """out[n, t] = xs[n, t] @ W + b for xs (N, T, D), W (D, H), b (H,) (section 5.4.1).
+
+    One matrix product over all N*T rows each way: dxs = dout @ W.T, dW = Σ_{n,t}
+    xs[n, t].T dout[n, t] (one (D, N*T) @ (N*T, H) product), db = Σ_{n,t} dout[n, t].
+    W may be a transposed view (the book ties it to an embedding matrix as ``embed_W.T``).
+    """
+
+    def __init__(self, W: FloatArray, b: FloatArray) -> None:
+        owner = self._owner("__init__")
+        self._param("W", W, 2, "(D, H)")
+        self._param("b", b, 1, "(H,)")
+        if b.shape[0] != W.shape[1]:
+            raise check.fail_value(
+                owner, "b", f"of shape ({W.shape[1]},) to match W of shape {W.shape}", f"shape {b.shape}"
+            )
+        check.same_dtype(owner, "b", b, "W", W.dtype)
+        super().__init__(W, b)
+        self.x: FloatArray | None = None
+        self.shape: tuple[int, int] = (0, 0)
+
+    def forward(self, xs: FloatArray) -> FloatArray:
+        owner = self._owner("forward")
+        W, b = self.params
+        xs = check.float_array_of_rank(owner, "xs", xs, 3, "(N, T, D)")
+        if xs.shape[2] != W.shape[0]:
+            raise check.fail_value(
+                owner,
+                "xs",
+                f"of shape (N, T, {W.shape[0]}) to match W of shape {W.shape}",
+                f"shape {xs.shape}",
+            )
+        check.same_dtype(owner, "xs", xs, "W", W.dtype)
+        N, T, D = xs.shape
+        self.x, self.shape = xs.reshape(N * T, D).copy(), (N, T)
+        out = self.x @ W
+        out += b
+        return out.reshape(N, T, -1)
+
+    def backward(self, dout: FloatArray) -> FloatArray:
+        owner = self._owner("backward")
+        x = check.cached(owner, self.x)
+        W, _ = self.params
+        N, T = self.shape
+        dout = _gradient(owner, "dout", dout, (N, T, W.shape[1]), W.dtype)
+        d = dout.reshape(N * T, -1)
+        _matmul_into(self.grads[0], x.T, d)
+        self.grads[1][...] = d.sum(axis=0)
+        return (d @ W.T).reshape(N, T, -1)
+
+
+class TimeSoftmaxWithLoss(LayerBase):
+    """Softmax cross-entropy over every position of xs (N, T, V) against labels ts (section 5.4.1).
+
+    ``ts`` holds class ids (N, T) — or one-hot vectors (N, T, V), turned into ids with argmax
+    as the book does (they must be exact one-hot rows). Positions whose label equals
+    ``ignore_label`` (an attribute, -1 by default; it can be changed before forward, e.g. to a
+    padding id) count neither in the loss nor in the gradient:
+
+        loss = -(1 / M) Σ_{(n,t) not ignored} log softmax(xs[n, t])[ts[n, t]],
+
+    M the number of positions not ignored (all of them ignored is an error: the mean of nothing
+    is undefined). The log-softmax is taken as (x_k - m) - log Σ_j exp(x_j - m), m = max_j x_j,
+    exact for any logits. backward(dout=1) → dxs = dout / M * (softmax(xs) - onehot(ts)),
+    zero at ignored positions.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ignore_label = -1
+        self.cache: tuple[FloatArray, IntArray, IntArray, tuple[int, int]] | None = None
+
+    def forward(self, xs: FloatArray, ts: IntArray | FloatArray) -> np.floating[Any]:
+        owner = self._owner("forward")
+        xs = check.float_array_of_rank(owner, "xs", xs, 3, "(N, T, V)")
+        check.nonempty(owner, "xs", xs, "(N, T, V) with N, T, V >= 1")
+        N, T, V = xs.shape
+        labels = self._labels(owner, ts, N, T, V)
+        rows = np.flatnonzero(labels != self.ignore_label)
+        if rows.size == 0:
+            raise check.fail_value(
+                owner,
+                "ts",
+                f"at least one label other than ignore_label ({self.ignore_label})",
+                f"all {labels.size} positions ignored",
+            )
+        picked_labels = labels[rows]
+        scores = xs.reshape(N * T, V)
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        picked = shifted[rows, picked_labels]
+        exp = np.exp(shifted, out=shifted)  # every exponent <= 0: no overflow; the sum is >= 1
+        total = exp.sum(axis=1, keepdims=True)
+        loss = (np.log(total[rows, 0]) - picked).sum() / rows.size
+        exp /= total  # now the softmax, kept for backward
+        self.cache = (exp, rows, picked_labels, (N, T))
+        return loss  # type: ignore[no-any-return]
+
+    def _labels(self, owner: str, ts: object, N: int, T: int, V: int) -> IntArray:
+        """The labels as ids of shape (N*T,), ignored positions included, all checked."""
+        if not isinstance(ts, np.ndarray):
+            raise check.fail_type(owner, "ts", "a numpy.ndarray of labels", ts)
+        ignore = self.ignore_label
+        if isinstance(ignore, bool) or not isinstance(ignore, (int, np.integer)):
+            raise check.fail_type(owner, "ignore_label", "an int", ignore)
+        if ts.shape == (N, T, V):
+            return _one_hot_ids(owner, ts).reshape(-1)
+        if ts.shape != (N, T):
+            raise check.fail_value(
+                owner,
+                "ts",
+                f"labels of shape ({N}, {T}) or one-hot of shape ({N}, {T}, {V})",
+                f"shape {ts.shape}",
+            )
+        if not np.issubdtype(ts.dtype, np.integer):
+            raise check.fail_type(
+                owner, "ts", f"integer class ids (or one-hot labels of shape ({N}, {T}, {V}))", ts
+            )
+        labels = ts.reshape(-1)
+        if int(labels.min()) < 0 or int(labels.max()) >= V:
+            bad = ((labels < 0) | (labels >= V)) & (labels != ignore)
+            if bad.any():
+                value = int(labels[np.argmax(bad)])
+                raise check.fail_value(
+                    owner, "ts", f"class ids in [0, {V}) or ignore_label ({ignore})", f"label {value}"
+                )
+        return labels
+
+    def backward(self, dout: float = 1) -> FloatArray:
+        owner = self._owner("backward")
+        ys, rows, labels, (N, T) = check.cached(owner, self.cache)
+        scale = check.upstream_scalar(owner, dout, ys.dtype) / rows.size
+        dx = ys * scale
+        if rows.size < N * T:  # zero the ignored positions
+            ignored = np.ones(N * T, dtype=bool)
+            ignored[rows] = False
+            dx[ignored] = 0
+        dx[rows, labels] -= scale
+        return dx.reshape(N, T, -1)
+
+
+def _one_hot_ids(owner: str, ts: np.ndarray[Any, Any]) -> IntArray:
+    """The ids of one-hot label vectors (…, V), as the book's argmax, after checking that every
+    vector is exactly one-hot (values >= 0 summing to 1 with a 1 at the argmax)."""
+    if not (np.issubdtype(ts.dtype, np.number) or ts.dtype == np.bool_):
+        raise check.fail_type(owner, "ts", "numeric one-hot labels", ts)
+    ids: IntArray = ts.argmax(axis=-1)
+    top = np.take_along_axis(ts, ids[..., None], axis=-1)
+    if ts.min() < 0 or np.any(top != 1) or np.any(ts.sum(axis=-1, dtype=np.float64) != 1):
+        raise check.fail_value(owner, "ts", "one-hot vectors (one 1, zeros elsewhere)", "other values")
+    return ids
+
+
+class TimeSigmoidWithLoss(LayerBase):
+    """Sigmoid binary cross-entropy over scores xs (N, T) and 0/1 labels ts (N, T).
+
+    loss = mean over all N*T positions of -[t log σ(x) + (1 - t) log(1 - σ(x))], computed from
+    the logits as max(x, 0) - x t + log(1 + exp(-|x|)), which never overflows (the book averages
+    SigmoidWithLoss over N at each step, then over T: the same mean). backward(dout=1) →
+    dxs = dout * (σ(xs) - ts) / (N*T).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cache: tuple[FloatArray, FloatArray] | None = None
+
+    def forward(self, xs: FloatArray, ts: IntArray | FloatArray) -> np.floating[Any]:
+        owner = self._owner("forward")
+        xs = check.float_array_of_rank(owner, "xs", xs, 2, "(N, T)")
+        check.nonempty(owner, "xs", xs, "(N, T)")
+        t = check.binary_targets(owner, "ts", ts, xs.shape, xs.dtype).copy()
+        per_position = np.maximum(xs, 0) - xs * t + np.log1p(np.exp(-np.abs(xs)))
+        self.cache = (sigmoid(xs), t)
+        return per_position.sum() / xs.size  # type: ignore[no-any-return]
+
+    def backward(self, dout: float = 1) -> FloatArray:
+        owner = self._owner("backward")
+        y, t = check.cached(owner, self.cache)
+        scale = check.upstream_scalar(owner, dout, y.dtype) / y.size
+        return (y - t) * scale
+
+
+class TimeDropout(LayerBase):
+    """Inverted dropout over a sequence (section 6.4.3), as the book's TimeDropout.
+
+    ``train_flg`` (attribute, True by default; the model sets it) selects the mode at each
+    forward. Training: keep = rng.random(xs.shape) > dropout_ratio, ``mask`` = keep / (1 -
+    dropout_ratio) in xs's dtype, out = xs * mask, and backward gives dout * mask: the kept
+    units are scaled up so that the expectation of out is xs. Test: out = xs (a copy), and
+    backward gives dout. Each training forward draws exactly once, ``rng.random(xs.shape)``;
+    test mode and backward draw nothing. ``rng`` is a ``numpy.random.Generator`` (kept and drawn
+    from) or a seed.
+    """
+
+    def __init__(self, dropout_ratio: float = 0.5, *, rng: np.random.Generator | int | None = None) -> None:
+        super().__init__()
+        self.dropout_ratio = _fraction(self._owner("__init__"), "dropout_ratio", dropout_ratio)
+        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self.train_flg = True
+        self.mask: FloatArray | None = None
+        self._seen: tuple[tuple[int, ...], np.dtype[Any], bool] | None = None  # shape, dtype, training?
+
+    def forward(self, xs: FloatArray) -> FloatArray:
+        xs = check.float_array(self._owner("forward"), "xs", xs)
+        training = bool(self.train_flg)
+        self._seen = (xs.shape, xs.dtype, training)
+        if not training:
+            self.mask = None  # a later backward must not reuse an earlier training mask
+            return xs.copy()
+        keep = self.rng.random(xs.shape) > self.dropout_ratio
+        self.mask = keep * xs.dtype.type(1 / (1 - self.dropout_ratio))
+        return xs * self.mask
+
+    def backward(self, dout: FloatArray) -> FloatArray:
+        owner = self._owner("backward")
+        shape, dtype, training = check.cached(owner, self._seen)
+        dout = _gradient(owner, "dout", dout, shape, dtype)
+        if training and self.mask is not None:
+            return dout * self.mask
+        return dout.copy()
