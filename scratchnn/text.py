@@ -45,9 +45,8 @@ __all__ = [
 WordToId = Mapping[str, int]
 IdToWord = Mapping[int, str]
 
-# Rows of the co-occurrence matrix that ppmi converts at a time: 256 rows of a
-# 10,000-word vocabulary are 20 MB of float64 work space, instead of the whole
-# matrix (800 MB); blocks of 64 to 256 rows ran equally fast here.
+# Rows of the co-occurrence matrix that ppmi converts at a time: a bounded work space
+# (at most 256 V float64 values and their indices), never a temporary of the whole matrix.
 _PPMI_BLOCK_ROWS = 256
 
 
@@ -165,8 +164,8 @@ def ppmi(
     a zero count gives log2(eps) < 0, hence 0). A word whose column of C is all zero
     (S = 0; the book divides by zero there) gets 0 everywhere. The result is float32 by
     default, as the book's; ``dtype=np.float64`` keeps double precision. The work is done
-    in float64, a block of rows at a time, so memory stays at the result plus a few
-    megabytes (V = 10,000: 0.4 s here). ``verbose`` prints the progress.
+    in float64 on the nonzero counts, a block of rows at a time, so memory stays at the
+    result plus a few megabytes (V = 10,000: about 0.5 s here). ``verbose`` prints the progress.
     """
     owner = "ppmi"
     eps = _non_negative(owner, "eps", eps)
@@ -182,28 +181,39 @@ def ppmi(
     accumulate = np.int64 if np.issubdtype(C.dtype, np.integer) else np.float64
     S = C.sum(axis=0, dtype=accumulate).astype(np.float64)
     N = float(C.sum(dtype=accumulate))
-    # N / S[i] and 1 / S[j] with 0 where S is 0: those entries become log2(eps) -> 0.
+    # N / S[i] and 1 / S[j], with 0 where S is 0: those entries then get the value of a zero count.
     positive = S > 0
     safe = np.where(positive, S, 1.0)
     row_factor = np.where(positive, N / safe, 0.0)
     col_factor = np.where(positive, 1.0 / safe, 0.0)
+    # A zero count gives max(0, log2(0 + eps)) (0 for eps <= 1). Only the nonzero counts
+    # are computed, a block of rows at a time: a co-occurrence matrix is sparse (V = 10,000
+    # and a million words: under 2 % nonzero). The result is first filled in one
+    # sequential pass: the kernel maps fresh pages far faster in order than when the
+    # scattered writes touch them first (V = 10,000: 0.06 s against 0.84 s, measured here).
+    with np.errstate(divide="ignore"):  # eps = 0: log2(0) = -inf, which max(0, .) turns into 0
+        zero_count_value = max(0.0, float(np.log2(eps)))
     M = np.empty(C.shape, dtype=out_dtype)
+    M.fill(zero_count_value)
     rows = C.shape[0]
     reported = 0
-    with np.errstate(divide="ignore"):  # eps = 0: log2(0) = -inf, which max(0, .) turns into 0
+    integer = np.issubdtype(C.dtype, np.integer)
+    with np.errstate(divide="ignore"):
         for start in range(0, rows, _PPMI_BLOCK_ROWS):
             stop = min(start + _PPMI_BLOCK_ROWS, rows)
-            block = C[start:stop].astype(np.float64)
-            if not np.all(np.isfinite(block)) or float(block.min()) < 0:
+            block = C[start:stop]
+            if (not integer and not np.all(np.isfinite(block))) or block.min() < 0:
                 raise check.fail_value(
                     owner, "C", "finite non-negative counts", f"a bad value in rows {start} to {stop - 1}"
                 )
-            block *= row_factor[start:stop, None]
-            block *= col_factor[None, :]
-            block += eps
-            np.log2(block, out=block)
-            np.maximum(block, 0, out=block)
-            M[start:stop] = block
+            i, j = np.nonzero(block)
+            value = block[i, j].astype(np.float64)
+            value *= row_factor[start + i]
+            value *= col_factor[j]
+            value += eps
+            np.log2(value, out=value)
+            np.maximum(value, 0, out=value)
+            M[start + i, j] = value
             if verbose and (10 * stop) // rows > reported:
                 reported = (10 * stop) // rows
                 print(f"{100 * stop / rows:.1f}% done")
