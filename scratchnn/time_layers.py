@@ -6,11 +6,11 @@ labels), ``hs`` has shape (N, T, H). Parameters are the book's layouts: ``Wx`` (
 ``Wh`` (H, kH), ``b`` (kH,), with k = 1 (RNN), 4 (LSTM, gate blocks f, g, i, o) or 3 (GRU,
 blocks z, r, h̃).
 
-The time layers (``TimeRNN``, ``TimeLSTM``, ``TimeGRU``) follow section 5.3.3: ``stateful``,
+The time layers (``TimeRNN``, ``TimeLSTM``, ``TimeGRU``) follow section 5.3: ``stateful``,
 ``h`` (the last hidden state after forward), ``dh`` (after backward: the gradient with respect
 to the hidden state the call started from), ``set_state``, ``reset_state``. A stateful layer
 starts each forward from the previous forward's final state, and backward stops at the start of
-the call (truncated BPTT, section 5.2.4). They do not build one cell object per time step as the
+the call (truncated BPTT, section 5.2). They do not build one cell object per time step as the
 book does: the input projection ``xs @ Wx`` of all N*T rows is one matrix product before the
 time loop, and the weight gradients are one product each after it; inside the loop there are
 only the ``h @ Wh`` products and element-wise work (section 7 of DESIGN.md).
@@ -37,11 +37,14 @@ from scratchnn.layers import _checked_indices, _fraction, _scatter_add_rows
 from scratchnn.protocol import LayerBase
 
 __all__ = [
+    "GRU",
     "LSTM",
     "RNN",
     "TimeAffine",
+    "TimeBiLSTM",
     "TimeDropout",
     "TimeEmbedding",
+    "TimeGRU",
     "TimeLSTM",
     "TimeRNN",
     "TimeSigmoidWithLoss",
@@ -161,7 +164,7 @@ def _batch_major(a: FloatArray) -> FloatArray:
 
 
 class _TimeRecurrent(LayerBase):
-    """State handling shared by TimeRNN, TimeLSTM and TimeGRU (section 5.3.3).
+    """State handling shared by TimeRNN, TimeLSTM and TimeGRU (section 5.3).
 
     ``h`` is None (start from zeros) or the state the next stateful forward starts from;
     after a forward it is a copy of the last hidden state. ``dh`` is None until backward.
@@ -205,7 +208,7 @@ class _TimeRecurrent(LayerBase):
 
 
 class RNN(LayerBase):
-    """One step of the simple RNN (section 5.3.1): h_next = tanh(h_prev @ Wh + x @ Wx + b).
+    """One step of the simple RNN (section 5.3): h_next = tanh(h_prev @ Wh + x @ Wx + b).
 
     x (N, D), h_prev (N, H), Wx (D, H), Wh (H, H), b (H,). With dt = dh_next * (1 - h_next²):
     dx = dt @ Wx.T, dh_prev = dt @ Wh.T, dWx = x.T @ dt, dWh = h_prev.T @ dt, db = Σ_n dt.
@@ -238,7 +241,7 @@ class RNN(LayerBase):
 
 
 class TimeRNN(_TimeRecurrent):
-    """T steps of :class:`RNN` over xs (N, T, D) → hs (N, T, H) (section 5.3.2).
+    """T steps of :class:`RNN` over xs (N, T, D) → hs (N, T, H) (section 5.3).
 
     h_t = tanh(h_{t-1} @ Wh + x_t @ Wx + b), h_0 = zeros or the carried state (see the module
     docstring for ``stateful``, ``h``, ``dh``, ``set_state``, ``reset_state``).
@@ -302,7 +305,7 @@ class LSTM(LayerBase):
     A = x @ Wx + h_prev @ Wh + b, with Wx (D, 4H), Wh (H, 4H), b (4H,), split in four
     column blocks of width H: f = σ(A_f), g = tanh(A_g), i = σ(A_i), o = σ(A_o);
     c_next = f * c_prev + g * i, h_next = o * tanh(c_next).
-    Backward (section 6.3.6): ds = dc_next + dh_next * o * (1 - tanh(c_next)²),
+    Backward (sections 6.2-6.3): ds = dc_next + dh_next * o * (1 - tanh(c_next)²),
     dc_prev = ds * f, and dA = (ds * c_prev * f(1-f), ds * i * (1-g²), ds * g * i(1-i),
     dh_next * tanh(c_next) * o(1-o)); dx = dA @ Wx.T, dh_prev = dA @ Wh.T.
     """
@@ -354,7 +357,7 @@ class LSTM(LayerBase):
 
 
 class TimeLSTM(_TimeRecurrent):
-    """T steps of :class:`LSTM` over xs (N, T, D) → hs (N, T, H) (section 6.3.5).
+    """T steps of :class:`LSTM` over xs (N, T, D) → hs (N, T, H) (section 6.3).
 
     State as in the module docstring, with the cell state alongside: ``h`` and ``c`` (the last
     states after forward), ``set_state(h, c=None)`` (c None: zeros), ``reset_state()``, ``dh``
@@ -428,7 +431,7 @@ class TimeLSTM(_TimeRecurrent):
         dhs = _gradient(owner, "dhs", dhs, (N, T, H), dtype)
         f, g, i, o = G[..., :H], G[..., H : 2 * H], G[..., 2 * H : 3 * H], G[..., 3 * H :]
         # Everything in dA that does not depend on the recurrence, for all steps at once
-        # (section 6.3.6): dA_t = (ds_t * K_f, ds_t * K_g, ds_t * K_i, dh_t * K_o) with
+        # (sections 6.2-6.3): dA_t = (ds_t * K_f, ds_t * K_g, ds_t * K_i, dh_t * K_o) with
         # ds_t = dc_{t+1} + dh_t * P_t; then dA is built in place in K.
         K = np.empty((T, N, 4 * H), dtype=dtype)
         K[..., :H] = Cs[:-1] * f * (1 - f)
@@ -458,11 +461,234 @@ class TimeLSTM(_TimeRecurrent):
         return _batch_major((dA @ Wx.T).reshape(T, N, -1))
 
 
-# --- time-distributed layers and losses (sections 5.4, 6.4) -----------------------------------
+# --- GRU (the book's appendix on GRU, and its common/time_layers.py) ---------------------------
+
+_GRU_VERSUS_TORCH = """
+    This is the book's GRU, not ``torch.nn.GRU``'s. Differences, for anyone mapping weights
+    between the two:
+
+    - gate blocks: the book's columns are (z, r, h̃); torch's rows are (r, z, n);
+    - the update: here h_next = (1 - z) * h_prev + z * h̃, so z weights the NEW candidate;
+      torch (like Cho et al. 2014) computes h' = (1 - z) * n + z * h, where z weights the OLD
+      state: torch's z is the book's 1 - z (negating the z weights and bias would map this
+      part, since σ(-a) = 1 - σ(a));
+    - the reset gate: here it multiplies h_prev before the hidden product,
+      h̃ = tanh(x Wxh + (r * h_prev) Whh + bh); torch applies it after the product and has
+      two biases, n = tanh(W_in x + b_in + r * (W_hn h + b_hn)). No mapping of weights turns
+      one into the other: the two are different functions.
+"""
+
+
+class GRU(LayerBase):
+    """One GRU step, the book's formulation: Wx (D, 3H), Wh (H, 3H), b (3H,), blocks (z, r, h̃).
+
+    z = σ(x Wxz + h_prev Whz + bz), r = σ(x Wxr + h_prev Whr + br),
+    h̃ = tanh(x Wxh + (r * h_prev) Whh + bh), h_next = (1 - z) * h_prev + z * h̃.
+    ``forward(x, h_prev) -> h_next``, ``backward(dh_next) -> (dx, dh_prev)``.
+    """
+
+    __doc__ = (__doc__ or "") + _GRU_VERSUS_TORCH
+
+    def __init__(self, Wx: FloatArray, Wh: FloatArray, b: FloatArray) -> None:
+        self.H = _recurrent_weights(self._owner("__init__"), Wx, Wh, b, 3)
+        super().__init__(Wx, Wh, b)
+        self.cache: tuple[FloatArray, ...] | None = None
+
+    def forward(self, x: FloatArray, h_prev: FloatArray) -> FloatArray:
+        owner = self._owner("forward")
+        Wx, Wh, b = self.params
+        x = check.matrix_input(owner, x, Wx)
+        h_prev = _step_state(owner, "h_prev", h_prev, x, Wh)
+        H = self.H
+        gates = x @ Wx + b
+        gates[:, : 2 * H] += h_prev @ Wh[:, : 2 * H]
+        _sigmoid_in_place(gates[:, : 2 * H])
+        z, r = gates[:, :H], gates[:, H : 2 * H]
+        rh = r * h_prev
+        gates[:, 2 * H :] += rh @ Wh[:, 2 * H :]
+        np.tanh(gates[:, 2 * H :], out=gates[:, 2 * H :])
+        h_next = (1 - z) * h_prev + z * gates[:, 2 * H :]
+        self.cache = (x.copy(), h_prev.copy(), gates, rh)
+        return h_next
+
+    def backward(self, dh_next: FloatArray) -> tuple[FloatArray, FloatArray]:
+        owner = self._owner("backward")
+        x, h_prev, gates, rh = check.cached(owner, self.cache)
+        Wx, Wh, _ = self.params
+        dh_next = _gradient(owner, "dh_next", dh_next, h_prev.shape, h_prev.dtype)
+        H = self.H
+        z, r, h_hat = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
+        dt_h = dh_next * z * (1 - h_hat * h_hat)
+        dhr = dt_h @ Wh[:, 2 * H :].T
+        dt_z = dh_next * (h_hat - h_prev) * z * (1 - z)
+        dt_r = dhr * h_prev * r * (1 - r)
+        dA = np.hstack((dt_z, dt_r, dt_h))
+        dh_prev = dh_next * (1 - z) + r * dhr + dA[:, : 2 * H] @ Wh[:, : 2 * H].T
+        self.grads[0][...] = x.T @ dA
+        self.grads[1][:, : 2 * H] = h_prev.T @ dA[:, : 2 * H]
+        self.grads[1][:, 2 * H :] = rh.T @ dt_h
+        self.grads[2][...] = dA.sum(axis=0)
+        return dA @ Wx.T, dh_prev
+
+
+class TimeGRU(_TimeRecurrent):
+    """T steps of :class:`GRU` over xs (N, T, D) → hs (N, T, H), the book's formulation.
+
+    State as in the module docstring: ``h``, ``dh``, ``set_state(h)``, ``reset_state()``,
+    ``stateful`` with truncated BPTT. As in TimeLSTM, xs @ Wx + b is one product before the
+    loop and dWx, dWh, db, dxs one product or sum each after it; per step there are two
+    products forward (h Wh[:, z r] and (r h) Whh, the second needs r) and two backward.
+    """
+
+    __doc__ = (__doc__ or "") + _GRU_VERSUS_TORCH
+
+    def __init__(self, Wx: FloatArray, Wh: FloatArray, b: FloatArray, stateful: bool = False) -> None:
+        super().__init__(Wx, Wh, b, 3, stateful)
+        self.cache: tuple[FloatArray, ...] | None = None
+
+    def forward(self, xs: FloatArray) -> FloatArray:
+        owner = self._owner("forward")
+        Wx, Wh, b = self.params
+        xs = _sequence(owner, "xs", xs, Wx)
+        N, T, D = xs.shape
+        H = self.H
+        dtype = self._dtype
+        h0 = self._start(owner, "h", self.h, N)
+        X = _time_major(xs).reshape(T * N, D)
+        G = (X @ Wx).reshape(T, N, 3 * H)  # x part of every step; becomes (z, r, h̃)
+        G += b
+        Hs = np.empty((T + 1, N, H), dtype=dtype)  # Hs[t] = h_t, Hs[0] = h_0
+        RH = np.empty((T, N, H), dtype=dtype)  # r_t * h_{t-1}: the input of Whh
+        Hs[0] = h0
+        Wh_zr, Wh_h = Wh[:, : 2 * H], Wh[:, 2 * H :]
+        zr = np.empty((N, 2 * H), dtype=dtype)
+        candidate = np.empty((N, H), dtype=dtype)
+        for t in range(T):
+            gates, h_prev, h = G[t], Hs[t], Hs[t + 1]
+            np.matmul(h_prev, Wh_zr, out=zr)
+            gates[:, : 2 * H] += zr
+            _sigmoid_in_place(gates[:, : 2 * H])
+            np.multiply(gates[:, H : 2 * H], h_prev, out=RH[t])
+            np.matmul(RH[t], Wh_h, out=candidate)
+            h_hat = gates[:, 2 * H :]
+            h_hat += candidate
+            np.tanh(h_hat, out=h_hat)
+            # h = (1 - z) h_prev + z h̃ written as h_prev + z (h̃ - h_prev): one temporary fewer
+            np.subtract(h_hat, h_prev, out=h)
+            h *= gates[:, :H]
+            h += h_prev
+        self.cache = (X, Hs, RH, G)
+        self.h = Hs[T].copy()
+        return _batch_major(Hs[1:])
+
+    def backward(self, dhs: FloatArray) -> FloatArray:
+        owner = self._owner("backward")
+        X, Hs, RH, G = check.cached(owner, self.cache)
+        Wx, Wh, _ = self.params
+        T, N, H = RH.shape
+        dtype = self._dtype
+        dhs = _gradient(owner, "dhs", dhs, (N, T, H), dtype)
+        z, r, h_hat, h_prev = G[..., :H], G[..., H : 2 * H], G[..., 2 * H :], Hs[:-1]
+        # The factors that do not depend on the recurrence, for all steps at once; dA is then
+        # built in place in K: dA_t = (dh_t * K_z, dhr_t * K_r, dh_t * K_h), dhr_t = dA_h @ Whh.T.
+        K = np.empty((T, N, 3 * H), dtype=dtype)
+        K[..., :H] = (h_hat - h_prev) * z * (1 - z)
+        K[..., H : 2 * H] = h_prev * r * (1 - r)
+        K[..., 2 * H :] = z * (1 - h_hat * h_hat)
+        one_minus_z = 1 - z
+        Wh_zr, Wh_h = Wh[:, : 2 * H], Wh[:, 2 * H :]
+        dhs_by_time = dhs.transpose(1, 0, 2)
+        dh_T = np.zeros((H, N), dtype=dtype)  # from step t+1 to step t, transposed
+        total = np.empty((N, H), dtype=dtype)
+        dhr_T = np.empty((H, N), dtype=dtype)
+        direct = np.empty((N, H), dtype=dtype)
+        for t in reversed(range(T)):
+            dA = K[t]
+            np.add(dhs_by_time[t], dh_T.T, out=total)
+            dA[:, :H] *= total
+            dA[:, 2 * H :] *= total
+            _backward_product(Wh_h, dA[:, 2 * H :], dhr_T)
+            dA[:, H : 2 * H] *= dhr_T.T
+            np.multiply(total, one_minus_z[t], out=direct)
+            _backward_product(Wh_zr, dA[:, : 2 * H], dh_T)
+            dh_T += direct.T
+            np.multiply(r[t].T, dhr_T, out=dhr_T)
+            dh_T += dhr_T
+        dA2 = K.reshape(T * N, 3 * H)
+        _matmul_into(self.grads[0], X.T, dA2)
+        self.grads[1][:, : 2 * H] = h_prev.reshape(T * N, H).T @ dA2[:, : 2 * H]
+        self.grads[1][:, 2 * H :] = RH.reshape(T * N, H).T @ dA2[:, 2 * H :]
+        self.grads[2][...] = dA2.sum(axis=0)
+        self.dh = dh_T.T.copy()
+        return _batch_major((dA2 @ Wx.T).reshape(T, N, -1))
+
+
+# --- bidirectional LSTM (chapter 8) -------------------------------------------------------------
+
+
+class TimeBiLSTM(LayerBase):
+    """Two TimeLSTMs over xs (N, T, D): one forward in time, one over the time-reversed xs.
+
+    out = concat([hs_fwd, reverse_t(hs_bwd)], axis=2) → (N, T, 2H), where hs_bwd is the
+    second LSTM's output over xs[:, ::-1], so out[:, t, H:] has read x_T..x_t.
+    backward(dhs) splits dhs into its halves, runs each LSTM's backward (the second one
+    time-reversed) and returns the sum of the two dxs. ``params``/``grads`` are the first
+    LSTM's (Wx1, Wh1, b1) followed by the second's; both have the same H and dtype.
+    ``forward_lstm`` and ``backward_lstm`` are the two TimeLSTMs (with their own h, c, dh, dc);
+    ``reset_state()`` resets both (an addition to the book's class).
+    """
+
+    def __init__(
+        self,
+        Wx1: FloatArray,
+        Wh1: FloatArray,
+        b1: FloatArray,
+        Wx2: FloatArray,
+        Wh2: FloatArray,
+        b2: FloatArray,
+        stateful: bool = False,
+    ) -> None:
+        owner = self._owner("__init__")
+        H1 = _recurrent_weights(owner, Wx1, Wh1, b1, 4)
+        H2 = _recurrent_weights(owner, Wx2, Wh2, b2, 4)
+        if Wx2.shape[0] != Wx1.shape[0] or H2 != H1:
+            raise check.fail_value(
+                owner, "Wx2", f"of shape {Wx1.shape} like Wx1 (same D and H)", f"shape {Wx2.shape}"
+            )
+        check.same_dtype(owner, "Wx2", Wx2, "Wx1", Wx1.dtype)
+        self.forward_lstm = TimeLSTM(Wx1, Wh1, b1, stateful)
+        self.backward_lstm = TimeLSTM(Wx2, Wh2, b2, stateful)
+        super().__init__()
+        self.params = self.forward_lstm.params + self.backward_lstm.params
+        self.grads = self.forward_lstm.grads + self.backward_lstm.grads
+        self.H = H1
+
+    def forward(self, xs: FloatArray) -> FloatArray:
+        xs = _sequence(self._owner("forward"), "xs", xs, self.params[0])
+        o1 = self.forward_lstm.forward(xs)
+        o2 = self.backward_lstm.forward(xs[:, ::-1])
+        return np.concatenate((o1, o2[:, ::-1]), axis=2)
+
+    def backward(self, dhs: FloatArray) -> FloatArray:
+        owner = self._owner("backward")
+        tanh_C = check.cached(owner, self.forward_lstm.cache)[3]  # (T, N, H)
+        T, N = tanh_C.shape[:2]
+        dhs = _gradient(owner, "dhs", dhs, (N, T, 2 * self.H), self.params[0].dtype)
+        dxs = self.forward_lstm.backward(dhs[:, :, : self.H])
+        dxs += self.backward_lstm.backward(dhs[:, ::-1, self.H :])[:, ::-1]
+        return dxs
+
+    def reset_state(self) -> None:
+        """Both LSTMs start the next forward from zeros."""
+        self.forward_lstm.reset_state()
+        self.backward_lstm.reset_state()
+
+
+# --- time-distributed layers and losses (sections 5.4, 6.5) -----------------------------------
 
 
 class TimeEmbedding(LayerBase):
-    """Word vectors for a batch of id sequences (section 5.4.1): out[n, t] = W[xs[n, t]].
+    """Word vectors for a batch of id sequences (section 5.4): out[n, t] = W[xs[n, t]].
 
     W (V, D), xs (N, T) integer ids in [0, V) → out (N, T, D) in W's dtype. backward(dout)
     sets dW to zero and adds dout[n, t] to row xs[n, t] for every (n, t) — ids that repeat
@@ -497,7 +723,7 @@ class TimeEmbedding(LayerBase):
 
 
 class TimeAffine(LayerBase):
-    """out[n, t] = xs[n, t] @ W + b for xs (N, T, D), W (D, H), b (H,) (section 5.4.1).
+    """out[n, t] = xs[n, t] @ W + b for xs (N, T, D), W (D, H), b (H,) (section 5.4).
 
     One matrix product over all N*T rows each way: dxs = dout @ W.T, dW = Σ_{n,t}
     xs[n, t].T dout[n, t] (one (D, N*T) @ (N*T, H) product), db = Σ_{n,t} dout[n, t].
@@ -548,7 +774,7 @@ class TimeAffine(LayerBase):
 
 
 class TimeSoftmaxWithLoss(LayerBase):
-    """Softmax cross-entropy over every position of xs (N, T, V) against labels ts (section 5.4.1).
+    """Softmax cross-entropy over every position of xs (N, T, V) against labels ts (section 5.4).
 
     ``ts`` holds class ids (N, T) — or one-hot vectors (N, T, V), turned into ids with argmax
     as the book does (they must be exact one-hot rows). Positions whose label equals
@@ -678,7 +904,7 @@ class TimeSigmoidWithLoss(LayerBase):
 
 
 class TimeDropout(LayerBase):
-    """Inverted dropout over a sequence (section 6.4.3), as the book's TimeDropout.
+    """Inverted dropout over a sequence (section 6.5), as the book's TimeDropout.
 
     ``train_flg`` (attribute, True by default; the model sets it) selects the mode at each
     forward. Training: keep = rng.random(xs.shape) > dropout_ratio, ``mask`` = keep / (1 -
