@@ -1,6 +1,30 @@
 """Models built from scratchnn layers."""
 
+from scratchnn.models.seq2seq import (
+    AttentionDecoder,
+    AttentionEncoder,
+    AttentionSeq2seq,
+    Decoder,
+    Encoder,
+    PeekyDecoder,
+    PeekySeq2seq,
+    Seq2seq,
+)
 from scratchnn.models.two_layer_net import TwoLayerNet
 from scratchnn.models.word2vec import CBOW, SimpleCBOW, SimpleSkipGram, SkipGram
 
-__all__ = ["CBOW", "SimpleCBOW", "SimpleSkipGram", "SkipGram", "TwoLayerNet"]
+__all__ = [
+    "CBOW",
+    "AttentionDecoder",
+    "AttentionEncoder",
+    "AttentionSeq2seq",
+    "Decoder",
+    "Encoder",
+    "PeekyDecoder",
+    "PeekySeq2seq",
+    "Seq2seq",
+    "SimpleCBOW",
+    "SimpleSkipGram",
+    "SkipGram",
+    "TwoLayerNet",
+]
