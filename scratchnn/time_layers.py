@@ -176,6 +176,7 @@ class _TimeRecurrent(LayerBase):
         self.stateful = bool(stateful)
         self.h: FloatArray | None = None
         self.dh: FloatArray | None = None
+        self._first = 0  # 1 when the last forward started from a zero h_0
 
     @property
     def _dtype(self) -> np.dtype[Any]:
@@ -195,6 +196,10 @@ class _TimeRecurrent(LayerBase):
         owner = self._owner("set_state")
         array = check.float_array_of_rank(owner, name, value, 2, "(N, H)")
         return _state(owner, name, array, array.shape[0], self.H, self._dtype, "").copy()
+
+    def _from_zero(self, value: FloatArray | None) -> bool:
+        """Whether a forward starts from a zero state (``_start`` makes it), not a given one."""
+        return not self.stateful or value is None
 
     def _start(self, owner: str, name: str, value: FloatArray | None, n: int) -> FloatArray:
         """The state a forward over a batch of n starts from: zeros unless stateful and set."""
@@ -405,10 +410,13 @@ class TimeLSTM(_TimeRecurrent):
         Hs[0], Cs[0] = h0, c0
         recurrent = np.empty((N, 4 * H), dtype=dtype)
         gi = np.empty((N, H), dtype=dtype)
+        # Starting from h_0 = 0 (not stateful, or no state yet), step 0 has no h_0 @ Wh term.
+        first = 1 if self._from_zero(self.h) else 0
         for t in range(T):
             gates = G[t]
-            np.matmul(Hs[t], Wh, out=recurrent)
-            gates += recurrent
+            if t >= first:
+                np.matmul(Hs[t], Wh, out=recurrent)
+                gates += recurrent
             _sigmoid_in_place(gates[:, :H])  # f
             np.tanh(gates[:, H : 2 * H], out=gates[:, H : 2 * H])  # g
             _sigmoid_in_place(gates[:, 2 * H :])  # i and o, adjacent
@@ -419,6 +427,7 @@ class TimeLSTM(_TimeRecurrent):
             np.tanh(c, out=tanh_C[t])
             np.multiply(gates[:, 3 * H :], tanh_C[t], out=Hs[t + 1])
         self.cache = (X, Hs, Cs, tanh_C, G)
+        self._first = first
         self.h, self.c = Hs[T].copy(), Cs[T].copy()
         return _batch_major(Hs[1:])
 
@@ -433,12 +442,25 @@ class TimeLSTM(_TimeRecurrent):
         # Everything in dA that does not depend on the recurrence, for all steps at once
         # (sections 6.2-6.3): dA_t = (ds_t * K_f, ds_t * K_g, ds_t * K_i, dh_t * K_o) with
         # ds_t = dc_{t+1} + dh_t * P_t; then dA is built in place in K.
+        # Written in place (out=): a product like c * f * (1 - f) would allocate three temporaries
+        # of the size of the whole sequence.
         K = np.empty((T, N, 4 * H), dtype=dtype)
-        K[..., :H] = Cs[:-1] * f * (1 - f)
-        K[..., H : 2 * H] = i * (1 - g * g)
-        K[..., 2 * H : 3 * H] = g * i * (1 - i)
-        K[..., 3 * H :] = tanh_C * o * (1 - o)
-        P = o * (1 - tanh_C * tanh_C)
+        K_f, K_g, K_i, K_o = K[..., :H], K[..., H : 2 * H], K[..., 2 * H : 3 * H], K[..., 3 * H :]
+        np.subtract(1, f, out=K_f)
+        K_f *= f
+        K_f *= Cs[:-1]  # c_{t-1} f (1 - f)
+        np.multiply(g, g, out=K_g)
+        np.subtract(1, K_g, out=K_g)
+        K_g *= i  # i (1 - g²)
+        np.subtract(1, i, out=K_i)
+        K_i *= i
+        K_i *= g  # g i (1 - i)
+        np.subtract(1, o, out=K_o)
+        K_o *= o
+        K_o *= tanh_C  # tanh(c_t) o (1 - o)
+        P = np.multiply(tanh_C, tanh_C)
+        np.subtract(1, P, out=P)
+        P *= o  # o (1 - tanh(c_t)²)
         K4 = K.reshape(T, N, 4, H)
         dhs_by_time = dhs.transpose(1, 0, 2)
         dh_T = np.zeros((H, N), dtype=dtype)  # from step t+1 to step t through h, transposed
@@ -455,7 +477,8 @@ class TimeLSTM(_TimeRecurrent):
             _backward_product(Wh, K[t], dh_T)
         dA = K.reshape(T * N, 4 * H)
         _matmul_into(self.grads[0], X.T, dA)
-        _matmul_into(self.grads[1], Hs[:-1].reshape(T * N, H).T, dA)
+        first = self._first  # a zero h_0 adds nothing to dWh
+        _matmul_into(self.grads[1], Hs[first:-1].reshape((T - first) * N, H).T, dA[first * N :])
         self.grads[2][...] = dA.sum(axis=0)
         self.dh, self.dc = dh_T.T.copy(), dc
         return _batch_major((dA @ Wx.T).reshape(T, N, -1))
