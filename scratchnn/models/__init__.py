@@ -1,5 +1,6 @@
 """Models built from scratchnn layers."""
 
+from scratchnn.models.rnnlm import BetterRnnlm, Rnnlm, SimpleRnnlm
 from scratchnn.models.seq2seq import (
     AttentionDecoder,
     AttentionEncoder,
@@ -18,12 +19,15 @@ __all__ = [
     "AttentionDecoder",
     "AttentionEncoder",
     "AttentionSeq2seq",
+    "BetterRnnlm",
     "Decoder",
     "Encoder",
     "PeekyDecoder",
     "PeekySeq2seq",
+    "Rnnlm",
     "Seq2seq",
     "SimpleCBOW",
+    "SimpleRnnlm",
     "SimpleSkipGram",
     "SkipGram",
     "TwoLayerNet",
