@@ -136,6 +136,7 @@ class PlantedCorpus:
     ``text`` is the generated text; ``corpus``, ``word_to_id`` and ``id_to_word`` are
     :func:`scratchnn.text.preprocess` of it. ``synonym_groups`` lists the groups of
     interchangeable words; ``analogies`` the questions (a, b, c, d): a is to b as c is to d.
+    Both are limited to words that occur in the text (a small corpus can miss rare ones).
     """
 
     text: str
@@ -231,7 +232,10 @@ def generate(
         tokens[replaced] = tokens[rng.integers(0, tokens.size, replaced.size)]  # drawn before replacing
     text = " ".join(tokens.tolist())
     corpus, word_to_id, id_to_word = preprocess(text)
-    return PlantedCorpus(text, corpus, word_to_id, id_to_word, synonym_groups(), analogy_questions())
+    # A small corpus may miss rare words: keep the groups and questions it can answer.
+    groups = [kept for g in synonym_groups() if len(kept := tuple(w for w in g if w in word_to_id)) > 1]
+    questions = [q for q in analogy_questions() if all(w in word_to_id for w in q)]
+    return PlantedCorpus(text, corpus, word_to_id, id_to_word, groups, questions)
 
 
 def _in_range(owner: str, name: str, value: object, low: float, high: float) -> float:

@@ -210,3 +210,11 @@ def test_bad_arguments_are_refused():
         synthetic.synonym_recall_at_k(np.ones((3, 2)), planted)
     with pytest.raises(ValueError, match=r"synthetic\.analogy_accuracy: word_vecs must be a 2-D array"):
         synthetic.analogy_accuracy(np.ones(3), planted)
+
+
+def test_a_small_corpus_keeps_only_the_groups_and_questions_it_contains():
+    planted = synthetic.generate(20, seed=1)
+    assert 0 < len(planted.synonym_groups) < len(synthetic.synonym_groups())
+    assert all(len(g) > 1 and set(g) <= set(planted.word_to_id) for g in planted.synonym_groups)
+    assert all(set(q) <= set(planted.word_to_id) for q in planted.analogies)
+    synthetic.synonym_recall_at_k(np.ones((len(planted.word_to_id), 2)), planted)  # no KeyError
