@@ -10,10 +10,13 @@ The time layers (``TimeRNN``, ``TimeLSTM``, ``TimeGRU``) follow section 5.3: ``s
 ``h`` (the last hidden state after forward), ``dh`` (after backward: the gradient with respect
 to the hidden state the call started from), ``set_state``, ``reset_state``. A stateful layer
 starts each forward from the previous forward's final state, and backward stops at the start of
-the call (truncated BPTT, section 5.2). They do not build one cell object per time step as the
-book does: the input projection ``xs @ Wx`` of all N*T rows is one matrix product before the
-time loop, and the weight gradients are one product each after it; inside the loop there are
-only the ``h @ Wh`` products and element-wise work (section 7 of DESIGN.md).
+the call (truncated BPTT, section 5.2). A layer that is not stateful starts every forward
+from zeros, whatever ``set_state`` said, as in the book.
+
+They do not build one cell object per time step as the book does: the input projection
+``xs @ Wx`` of all N*T rows is one matrix product before the time loop, and the weight
+gradients are one product each after it; inside the loop there are only the ``h @ Wh``
+products and element-wise work (section 7 of DESIGN.md).
 
 Internally the time loop runs over time-major buffers (T, N, ·), so that each step reads and
 writes contiguous (N, ·) blocks and the stacked states reshape to (T*N, ·) matrices without
@@ -124,7 +127,8 @@ def _state(
     """A hidden or cell state (N, H) in the parameters' dtype; ``what`` says where it came from."""
     array = check.float_array(owner, name, value)
     if array.shape != (n, H):
-        raise check.fail_value(owner, name, f"of shape (N, H) = ({n}, {H}) {what}", f"shape {array.shape}")
+        expected = f"of shape (N, H) = ({n}, {H}) {what}".rstrip()
+        raise check.fail_value(owner, name, expected, f"shape {array.shape}")
     check.same_dtype(owner, name, array, "the parameters", dtype)
     return array
 
