@@ -3,13 +3,13 @@ driven by the example's own random upstream gradients."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from conformance.spec import Array, Example, Row
+from conformance.numerics import Array
+from conformance.spec import Example, Row
 
 # The reference works on tensors of at most a few thousand elements, where
 # intra-op threads only add wake-up latency: on a 2-core machine a float64
@@ -17,56 +17,64 @@ from conformance.spec import Array, Example, Row
 # with one. pytest-xdist parallelises across processes instead.
 torch.set_num_threads(1)
 
-
-@dataclass(frozen=True)
-class Pass:
-    """One forward and backward pass: outputs, input gradients and parameter gradients by name."""
-
-    outputs: tuple[Array, ...]
-    input_grads: dict[str, Array]
-    param_grads: dict[str, Array]
-
-    def gradient(self, target: str) -> Array:
-        """The gradient named ``target`` (``"dx"``, ``"dW"`` ...)."""
-        name = target[1:]
-        return self.input_grads[name] if name in self.input_grads else self.param_grads[name]
+Tensors = dict[str, torch.Tensor]
 
 
-def _to_torch(array: Array, differentiable: bool) -> torch.Tensor:
-    if np.issubdtype(array.dtype, np.integer):
-        return torch.from_numpy(np.array(array, dtype=np.int64))
-    tensor = torch.from_numpy(np.array(array, dtype=np.float64))
-    return tensor.requires_grad_(differentiable)
+def context(example: Example) -> dict[str, Any]:
+    """What a reference reads besides tensors: the drawn dims, and the case under ``"case"``."""
+    return {**example.dims, "case": example.case}
 
 
-def reference_outputs(
-    row: Row, inputs: dict[str, Array], params: dict[str, Array], dims: dict[str, Any]
-) -> tuple[Array, ...]:
+def _tensors(row: Row, example: Example, with_grad: bool) -> tuple[Tensors, Tensors]:
+    inputs = {
+        t.name: t.kind.to_torch(example.inputs[t.name], with_grad and t.differentiable) for t in row.inputs
+    }
+    params = {
+        p.name: torch.from_numpy(np.array(example.params[p.name], dtype=np.float64)).requires_grad_(with_grad)
+        for p in row.params
+    }
+    return inputs, params
+
+
+def _as_tuple(out: Any) -> tuple[torch.Tensor, ...]:
+    return out if isinstance(out, tuple) else (out,)
+
+
+def reference_outputs(row: Row, example: Example) -> tuple[Array, ...]:
     """Forward only (no autograd graph): used to size the upstream gradients."""
     with torch.no_grad():
-        t_inputs = {t.name: _to_torch(inputs[t.name], False) for t in row.inputs}
-        t_params = {p.name: _to_torch(params[p.name], False) for p in row.params}
-        out = row.reference(t_inputs, t_params, dims)
-    return tuple(o.numpy() for o in (out if isinstance(out, tuple) else (out,)))
+        inputs, params = _tensors(row, example, with_grad=False)
+        return tuple(o.numpy() for o in _as_tuple(row.reference(inputs, params, context(example))))
 
 
-def reference_pass(row: Row, example: Example) -> Pass:
-    """Outputs and every checked gradient of the reference on ``example`` (float64)."""
-    differentiable = [t.name for t in row.differentiable_inputs]
-    t_inputs = {t.name: _to_torch(example.inputs[t.name], t.name in differentiable) for t in row.inputs}
-    t_params = {p.name: _to_torch(example.params[p.name], True) for p in row.params}
-    out = row.reference(t_inputs, t_params, example.dims)
-    outputs = out if isinstance(out, tuple) else (out,)
-    wrt = [t_inputs[name] for name in differentiable] + list(t_params.values())
+def reference_final_state(row: Row, example: Example) -> dict[str, Array]:
+    """The state a stateful row's first call (the prelude inputs) ends in, by state name."""
+    state = row.convention.state
+    assert state is not None, f"{row.name} has no state"
+    with torch.no_grad():
+        inputs, params = _tensors(row, example, with_grad=False)
+        first = {name: inputs[state.prelude.get(name, name)] for name in inputs}
+        final = state.final(first, params, context(example))
+        return {name: final[name].numpy().copy() for name in state.names}
+
+
+def reference_pass(row: Row, example: Example) -> tuple[tuple[Array, ...], dict[str, Array]]:
+    """Outputs and every checked gradient (by target name) of the reference on ``example``."""
+    inputs, params = _tensors(row, example, with_grad=True)
+    outputs = _as_tuple(row.reference(inputs, params, context(example)))
+    targets = row.gradient_targets()
+    wrt = [inputs[t[1:]] if t[1:] in inputs else params[t[1:]] for t in targets]
     grad_outputs = [torch.from_numpy(np.asarray(d, dtype=np.float64)) for d in example.douts]
     grads = torch.autograd.grad(outputs, wrt, grad_outputs=grad_outputs, allow_unused=True) if wrt else ()
-    arrays = [
-        np.zeros(tensor.shape) if grad is None else grad.numpy()
-        for tensor, grad in zip(wrt, grads, strict=True)
-    ]
-    names = list(differentiable)
-    return Pass(
-        outputs=tuple(o.detach().numpy() for o in outputs),
-        input_grads=dict(zip(names, arrays[: len(names)], strict=True)),
-        param_grads=dict(zip(t_params, arrays[len(names) :], strict=True)),
-    )
+    arrays = {
+        target: np.zeros(tuple(tensor.shape)) if grad is None else grad.numpy()
+        for target, tensor, grad in zip(targets, wrt, grads, strict=True)
+    }
+    return tuple(o.detach().numpy() for o in outputs), arrays
+
+
+def reference_with_ones(row: Row, example: Example) -> dict[str, Array]:
+    """The reference gradients with every upstream gradient replaced by ones (for the
+    diagnosis "the implementation ignores dout")."""
+    ones = tuple(np.ones_like(d) for d in example.douts)
+    return reference_pass(row, example.with_douts(ones))[1]

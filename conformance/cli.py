@@ -1,23 +1,26 @@
 """Command line of the conformance harness.
 
-    python -m conformance run    [--impl M[,M...]] [--profile ci] [-k EXPR] [-n N] [--out DIR]
-    python -m conformance list   [--impl M[,M...]]
-    python -m conformance replay LAYER CHECK --example JSON [--impl M[,M...]]
+    python -m conformance run    [--impl M[,M...]] [--checks correctness|robustness|all|NAME,...]
+                                 [--alias ROW=NAME] [--profile ci] [-k EXPR] [-n N] [--out DIR] [-q]
+    python -m conformance list   [--impl M[,M...]] [--alias ROW=NAME]
+    python -m conformance replay LAYER CHECK --example JSON [--impl M[,M...]] [--alias ROW=NAME]
     python -m conformance report --records DIR [--baseline OLD.json] [--out DIR]
 
 ``run`` exits with 0 exactly when every selected check ran and none failed
-(not-implemented classes and checks that do not apply are not failures);
-otherwise pytest's codes: 1 (a check failed), 2 (interrupted), 4 (usage error,
-e.g. an implementation module that cannot be imported), 5 (-k selected
-nothing). It writes conformance.json, conformance.md and index.html to --out,
-compared with the report already there (or --baseline). ``report`` rebuilds
-those files from stored records and exits with 1 if the report has failures,
-is incomplete, or has regressions against the baseline.
+(not-implemented classes, constructors that do not fit and checks that do not
+apply are not failures); otherwise pytest's codes: 1 (a check failed), 2
+(interrupted), 4 (usage or configuration error, e.g. an implementation module
+that cannot be imported), 5 (-k selected nothing). It writes conformance.json,
+conformance.md and index.html to --out, compared with the report already there
+(or --baseline); a configuration problem leaves the reports there untouched.
+``report`` rebuilds those files from stored records and exits with 1 if the
+report has failures, is incomplete, or has regressions against the baseline.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -26,15 +29,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from conformance import records
+from conformance import interrupt, records
 from conformance.implementation import Implementation, ImplementationNotFound
 from conformance.settings import (
-    DEFAULT_MAX_SIZE,
+    ALIAS_ENV,
+    CAPS_ENV,
+    CHECKS_ENV,
     DEFAULT_PROFILE,
     IMPL_ENV,
     MAX_SIZE_ENV,
     PROFILE_ENV,
     PROFILES,
+    QUIET_ENV,
+    aliases,
+    caps,
     max_size,
     selected_profile,
 )
@@ -52,6 +60,13 @@ def _add_impl(parser: argparse.ArgumentParser) -> None:
         help=f"modules of the implementation under test, searched in order for each class "
         f"(default: ${IMPL_ENV} or scratchnn)",
     )
+    parser.add_argument(
+        "--alias",
+        action="append",
+        default=None,
+        metavar="ROW=NAME",
+        help="check the class NAME as the row ROW (repeatable), e.g. --alias SoftmaxWithLoss=SoftMaxWithLoss",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="check every layer and write the reports")
     _add_impl(run)
+    run.add_argument(
+        "--checks",
+        default="all",
+        metavar="GROUP|NAME,...",
+        help="correctness (forward, gradient, finite_difference, taylor, float32, contract, sampling), "
+        "robustness (stability, bad_input), all (default), or check names separated by commas",
+    )
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress lines while the checks run")
     run.add_argument(
         "--profile",
         choices=PROFILES,
@@ -89,7 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-size",
         type=int,
         default=None,
-        help=f"cap on every drawn dimension (default: ${MAX_SIZE_ENV} or {DEFAULT_MAX_SIZE})",
+        help=f"one cap on every drawn size (default: ${MAX_SIZE_ENV}, or the profile's caps per dimension)",
+    )
+    run.add_argument(
+        "--cap",
+        action="append",
+        default=None,
+        metavar="CLASS=N",
+        help="cap one class of dimensions: size, time, vocab or hidden (repeatable; e.g. --cap time=8)",
     )
     run.add_argument(
         "--baseline",
@@ -131,35 +161,59 @@ def main(argv: Sequence[str] | None = None) -> int:
     return replay(args)
 
 
-def _load_implementation(spec: str | None) -> Implementation | None:
+def _load_implementation(spec: str | None, alias: list[str] | None = None) -> Implementation | None:
     """The implementation named by ``spec``, importable from the working directory (the
     ``conformance`` console script, unlike ``python -m``, does not put it on the path)."""
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        return Implementation.load(spec)
-    except ImplementationNotFound as error:
+        if alias:
+            os.environ[ALIAS_ENV] = ",".join(alias)
+        return Implementation.load(spec, aliases())
+    except (ImplementationNotFound, ValueError) as error:
         print(f"conformance: {error}", file=sys.stderr)
         return None
+
+
+def _configure(args: argparse.Namespace) -> str:
+    """Put the run's settings where pytest-xdist workers find them (the environment); the
+    problem with them, if any."""
+    from conformance.measurement import select_checks
+
+    if args.impl:
+        os.environ[IMPL_ENV] = args.impl
+    os.environ[PROFILE_ENV] = args.profile or selected_profile()
+    os.environ[CHECKS_ENV] = args.checks
+    if args.quiet:
+        os.environ[QUIET_ENV] = "1"
+    if args.cap:
+        os.environ[CAPS_ENV] = ",".join(args.cap)
+    if args.max_size is not None:
+        if args.max_size < 1:
+            return "--max-size must be a positive integer"
+        os.environ[MAX_SIZE_ENV] = str(args.max_size)
+    # The working directory goes on the path so that a learner's modules next to it import
+    # in every worker.
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))
+    try:
+        select_checks(args.checks)
+        caps()
+    except ValueError as error:
+        return str(error)
+    suite = Path(__file__).parent / "suite"
+    if not (suite / "pytest.ini").is_file() or not (suite / "test_conformance.py").is_file():
+        return f"the conformance suite is missing from {suite}: reinstall the package (pip install scratchnn)"
+    return ""
 
 
 def run(args: argparse.Namespace) -> int:
     import pytest
 
-    # Workers (pytest-xdist) inherit the environment: the implementation, the
-    # profile and the size cap travel there; the working directory goes on the
-    # path so that a learner's modules next to it import in every worker.
-    if args.impl:
-        os.environ[IMPL_ENV] = args.impl
-    profile = args.profile or selected_profile()
-    os.environ[PROFILE_ENV] = profile
-    if args.max_size is not None:
-        if args.max_size < 1:
-            print("conformance: --max-size must be a positive integer", file=sys.stderr)
-            return EXIT_USAGE
-        os.environ[MAX_SIZE_ENV] = str(args.max_size)
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))
-    implementation = _load_implementation(args.impl)
+    problem = _configure(args)
+    if problem:
+        print(f"conformance: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    implementation = _load_implementation(args.impl, args.alias)
     if implementation is None:
         return EXIT_USAGE
 
@@ -170,17 +224,21 @@ def run(args: argparse.Namespace) -> int:
     except UnreadableBaseline as error:
         print(f"conformance: {error}", file=sys.stderr)
         return EXIT_USAGE
-    directory = out / "records"
+    # Records go to a fresh directory and replace the previous run's only once reports are written.
+    directory = out / "records.partial"
     records.clear(directory)
     from conformance.environment import describe_environment
 
     manifest = {
         "started": _now(),
-        "profile": profile,
+        "profile": os.environ[PROFILE_ENV],
         "implementation": implementation.spec,
+        "checks": args.checks,
+        "aliases": dict(implementation.explicit_aliases),
         "keyword": args.keyword,
         "workers": args.workers,
         "max_size": max_size(),
+        "caps": caps(),
         "environment": describe_environment(),
     }
     records.write_manifest(directory, manifest)
@@ -196,10 +254,12 @@ def run(args: argparse.Namespace) -> int:
         "--records",
         str(directory),
         "--hypothesis-profile",
-        profile,
+        os.environ[PROFILE_ENV],
         "-q",
         str(suite),
     ]
+    if args.quiet:
+        pytest_args.append("-q")
     if args.keyword:
         pytest_args += ["-k", args.keyword]
     if args.workers:
@@ -211,9 +271,53 @@ def run(args: argparse.Namespace) -> int:
     records.write_manifest(directory, manifest)
     if exit_code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print(f"conformance: no row and check matched -k {args.keyword!r}", file=sys.stderr)
+        _discard(directory)
         return exit_code
-    _write_reports(directory, out, baseline)
+    if exit_code not in (0, 1) and not interrupt.requested() and not records.has_outcomes(directory):
+        print(
+            f"conformance: pytest stopped before any check ran (exit code {exit_code}): a configuration or"
+            f" installation problem, shown above; the reports in {out} are untouched",
+            file=sys.stderr,
+        )
+        _discard(directory)
+        return exit_code if exit_code != pytest.ExitCode.INTERRUPTED else EXIT_USAGE
+    document = _write_reports(directory, out, baseline)
+    records.replace(directory, out / "records")
+    if not args.quiet:
+        _print_grid(document)
+    _print_verdict(document)
     return exit_code
+
+
+def _discard(directory: Path) -> None:
+    records.clear(directory)
+    with contextlib.suppress(OSError):
+        directory.rmdir()
+
+
+def _print_grid(document: dict[str, Any]) -> None:
+    """The layers × checks grid, as in conformance.md."""
+    from conformance.report.summary import grid
+
+    table = grid(document)
+    if len(table) <= 1:
+        return
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    print()
+    for index, row in enumerate(table):
+        print("  ".join(text.ljust(width) for text, width in zip(row, widths, strict=True)).rstrip())
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def _print_verdict(document: dict[str, Any]) -> None:
+    from conformance.report.summary import unchecked_lines, verdict_line
+
+    for line in unchecked_lines(document):
+        print(f"conformance: not checked: {line}")
+    verdict = verdict_line(document["summary"])
+    if verdict:
+        print(f"conformance: {verdict}")
 
 
 Baseline = tuple[dict[str, Any], str]
@@ -279,20 +383,24 @@ def list_rows(args: argparse.Namespace) -> int:
     from conformance.checks import CHECKS
     from conformance.registry import ROWS
 
-    implementation = _load_implementation(args.impl)
+    implementation = _load_implementation(args.impl, args.alias)
     if implementation is None:
         return EXIT_USAGE
     print(f"implementation: {implementation.spec}")
     print(f"checks: {', '.join(CHECKS)}")
     for row in ROWS:
-        found = implementation.find(row.name)
-        where = f"{found.__module__}.{found.__qualname__}" if found else "not implemented"
+        resolution = implementation.resolve(row)
+        if resolution.cls is not None:
+            found = resolution.cls
+            where = f"{found.__module__}.{found.__qualname__}"
+            if resolution.name != row.name:
+                where += f" (as {resolution.name})"
+        else:
+            where = resolution.message
         targets = ", ".join(row.gradient_targets()) or "-"
-        skipped = f"; not applicable: {', '.join(row.not_applicable)}" if row.not_applicable else ""
-        regimes = ", ".join(row.regimes)
-        print(
-            f"  {row.name:18} {row.kind.value:6} gradients {targets:22} regimes {regimes:18} {where}{skipped}"
-        )
+        axes = " × ".join(f"{axis.name}" for axis in row.axes(("moderate", "zeros"))) or "-"
+        print(f"  {row.name:22} {row.convention.signature(row):44} {where}")
+        print(f"  {'':22} gradients {targets}; cases by {axes}")
     return 0
 
 
@@ -307,19 +415,19 @@ def replay(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         row = row_named(args.layer)
-        spec = ExampleSpec.from_json(json.loads(args.example))
+        spec = ExampleSpec.from_json(json.loads(args.example), row)
     except (KeyError, ValueError, TypeError) as error:
         print(f"conformance: {error}", file=sys.stderr)
         return EXIT_USAGE
-    implementation = _load_implementation(args.impl)
+    implementation = _load_implementation(args.impl, args.alias)
     if implementation is None:
         return EXIT_USAGE
-    cls = implementation.find(row.name)
-    if cls is None:
-        print(f"{row.name} is not implemented by {implementation.spec}")
+    resolution = implementation.resolve(row)
+    if resolution.cls is None:
+        print(f"{row.name}: {resolution.message}")
         return 0
-    context = Context(row, cls, materialize(row, spec), implementation.spec)
-    measurements = CHECKS[args.check](context)
+    context = Context(row, resolution.cls, materialize(row, spec), implementation.spec)
+    measurements = CHECKS[args.check].run(context)
     for measurement in measurements:
         print(measurement.describe())
     return 1 if any(m.failed for m in measurements) else 0

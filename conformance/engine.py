@@ -1,13 +1,21 @@
-"""Runs one check of one row over Hypothesis-generated examples.
+"""Runs one check of one row, case by case, over Hypothesis-generated examples.
 
-:func:`verify` is the whole harness for one (row, check) pair: it draws
-examples, materialises them, runs the check, hands every measurement to a
-sink as it happens, and returns an :class:`Outcome`. The pytest suite and the
-harness's own tests both call it.
+:func:`verify` is the whole harness for one (row, check) pair: it resolves the
+class, then for every case of the row runs a Hypothesis test of its own (so a
+failure in one case never stops the others from being tried), hands every
+measurement to a sink as it happens, and returns an :class:`Outcome` whose
+status is the worst of its cases'. The pytest suite and the harness's own tests
+both call it.
+
+Counts mean examples: an example is one draw checked during generation. When a
+case fails, Hypothesis shrinks it; shrinking attempts are counted apart and
+their measurements are not recorded, except the final, minimal failing
+example's, which the engine records itself (marked ``minimal``).
 """
 
 from __future__ import annotations
 
+import math
 import time
 import traceback
 from collections.abc import Iterable
@@ -19,16 +27,19 @@ from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 
 from conformance import interrupt
-from conformance.checks import CHECKS, Context, regimes_for
+from conformance.cases import Case
+from conformance.checks import CHECKS, Context
+from conformance.dims import Draw, draw_dims
 from conformance.examples import materialize
-from conformance.implementation import Implementation
-from conformance.measurement import FAILING, Measurement
-from conformance.spec import Draw, Row
-from conformance.strategies import draw_example_spec
+from conformance.implementation import Implementation, SignatureMismatch
+from conformance.measurement import FAILING, Measurement, worst_status
+from conformance.spec import ExampleSpec, Row
 
 
 class Sink(Protocol):
     def measurement(self, measurement: Measurement) -> None: ...
+
+    def case(self, outcome: CaseOutcome) -> None: ...
 
     def outcome(self, outcome: Outcome) -> None: ...
 
@@ -38,31 +49,117 @@ class MemorySink:
 
     def __init__(self) -> None:
         self.measurements: list[Measurement] = []
+        self.cases: list[CaseOutcome] = []
         self.outcomes: list[Outcome] = []
 
     def measurement(self, measurement: Measurement) -> None:
         self.measurements.append(measurement)
+
+    def case(self, outcome: CaseOutcome) -> None:
+        self.cases.append(outcome)
 
     def outcome(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
 
 
 @dataclass
-class Outcome:
-    """How one (row, check) ended: pass, fail, error, not_implemented or skipped."""
+class CaseOutcome:
+    """How one case of one (row, check) ended."""
 
     layer: str
     check: str
+    case: str  # its text: "rank 2 · moderate"
+    values: dict[str, Any]
     status: str
-    examples: int
+    examples: int = 0
+    shrinks: int = 0
     message: str = ""
     reproduce: str = ""
-    failing: list[Measurement] = field(default_factory=list)
+    failing: list[Measurement] = field(default_factory=list)  # the minimal failing example's
     seconds: float = 0.0
 
     @property
     def failed(self) -> bool:
         return self.status in FAILING
+
+    @property
+    def cause(self) -> str:
+        """One line: why the case did not pass (its first failing measurement's detail)."""
+        if not self.failing:
+            return self.message.splitlines()[0] if self.message else ""
+        first = self.failing[0]
+        if first.detail:
+            return f"{first.target}: {first.detail}" if first.target != "-" else first.detail
+        if first.max_rel_err is not None:
+            return f"{first.target}: max rel err {first.max_rel_err:.2e} > tolerance {first.tolerance:.2e}"
+        return first.target
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": "case",
+            "layer": self.layer,
+            "check": self.check,
+            "case": self.case,
+            "values": self.values,
+            "status": self.status,
+            "examples": self.examples,
+            "shrinks": self.shrinks,
+            "cause": self.cause if self.status not in ("pass",) else "",
+            "message": self.message,
+            "reproduce": self.reproduce,
+            "seconds": round(self.seconds, 4),
+        }
+
+
+@dataclass
+class Outcome:
+    """How one (row, check) ended: the worst of its cases, or a status that needed no example
+    (not implemented, signature mismatch, not applicable)."""
+
+    layer: str
+    check: str
+    status: str
+    cases: list[CaseOutcome] = field(default_factory=list)
+    message: str = ""
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILING
+
+    @property
+    def examples(self) -> int:
+        return sum(case.examples for case in self.cases)
+
+    @property
+    def failing(self) -> list[Measurement]:
+        return [m for case in self.cases for m in case.failing]
+
+    @property
+    def reproduce(self) -> str:
+        return "\n".join(case.reproduce for case in self.cases if case.reproduce)
+
+    def case_lines(self) -> list[str]:
+        """``rank 1 · moderate: ERROR AxisError in backward at layers.py:57``, one per case, when
+        the check did not pass."""
+        return [
+            f"{case.case}: {case.status.upper()}" + (f" {case.cause}" if case.cause else "")
+            for case in self.cases
+        ]
+
+    def describe(self) -> str:
+        """The terminal message of a check that did not pass: its cases, then each failing
+        case's minimal example."""
+        lines = [f"{self.layer} · {self.check}: {self.status.upper()}"]
+        if self.message:
+            lines.append(self.message)
+        lines += [f"  {line}" for line in self.case_lines()]
+        for case in self.cases:
+            if case.failed:
+                lines.append(case.message)
+                if case.reproduce:
+                    lines.append(case.reproduce)
+        return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,9 +167,10 @@ class Outcome:
             "layer": self.layer,
             "check": self.check,
             "status": self.status,
+            "cases": len(self.cases),
             "examples": self.examples,
+            "shrinks": sum(case.shrinks for case in self.cases),
             "message": self.message,
-            "reproduce": self.reproduce,
             "seconds": round(self.seconds, 4),
         }
 
@@ -80,9 +178,10 @@ class Outcome:
 class CheckFailed(AssertionError):
     """Raised inside the Hypothesis test so that it shrinks to a minimal failing example."""
 
-    def __init__(self, failing: list[Measurement]) -> None:
-        self.failing = failing
-        super().__init__(describe_all(failing))
+    def __init__(self, measurements: list[Measurement]) -> None:
+        self.measurements = measurements
+        self.failing = [m for m in measurements if m.failed]
+        super().__init__(describe_all(self.failing))
 
 
 def describe_all(measurements: Iterable[Measurement], limit: int = 4) -> str:
@@ -93,6 +192,13 @@ def describe_all(measurements: Iterable[Measurement], limit: int = 4) -> str:
     return text
 
 
+def examples_per_case(chosen: settings, cases: int) -> int:
+    """Each case gets its share of the profile's examples, and never fewer than a tenth of
+    them (at least 2): ``ci`` (60) gives 6 to 60 examples per case."""
+    total = int(chosen.max_examples)
+    return max(math.ceil(total / max(cases, 1)), max(2, total // 10))
+
+
 def verify(
     row: Row,
     check: str,
@@ -100,86 +206,122 @@ def verify(
     sink: Sink,
     hypothesis_settings: settings | None = None,
 ) -> Outcome:
-    """Check ``row`` with ``check`` on examples drawn under ``hypothesis_settings``
-    (default: the loaded profile); every measurement goes to ``sink``."""
+    """Check ``row`` with ``check`` on every case, each on examples drawn under
+    ``hypothesis_settings`` (default: the loaded profile); every measurement goes to ``sink``."""
     start = time.perf_counter()
-    outcome = _verify(row, check, implementation, sink, hypothesis_settings)
+    outcome = _verify(row, check, implementation, sink, hypothesis_settings or settings())
     outcome.seconds = time.perf_counter() - start
     sink.outcome(outcome)
     return outcome
 
 
-def _verify(
-    row: Row, check: str, implementation: Implementation, sink: Sink, chosen: settings | None
+def _verify(row: Row, check: str, implementation: Implementation, sink: Sink, chosen: settings) -> Outcome:
+    module = CHECKS[check]
+    resolution = implementation.resolve(row)
+    if resolution.cls is None:
+        return _without_examples(row, check, implementation, sink, resolution.status, resolution.message)
+    reason = row.skip_reason(check) or module.applies(row)
+    if reason:
+        return _without_examples(row, check, implementation, sink, "skipped", f"not applicable: {reason}")
+    cases = row.cases(module.REGIMES)
+    per_case = settings(chosen, max_examples=examples_per_case(chosen, len(cases)))
+    outcomes = []
+    for case in cases:
+        skipped = row.convention.case_skip(check, case)
+        if skipped:
+            case_outcome = CaseOutcome(row.name, check, case.text, case.to_json(), "skipped", message=skipped)
+        else:
+            try:
+                case_outcome = _verify_case(
+                    row, check, case, resolution.cls, implementation.spec, sink, per_case
+                )
+            except SignatureMismatch as mismatch:
+                return _without_examples(
+                    row, check, implementation, sink, "signature_mismatch", str(mismatch)
+                )
+        sink.case(case_outcome)
+        outcomes.append(case_outcome)
+    status = worst_status(case.status for case in outcomes)
+    return Outcome(row.name, check, status, outcomes)
+
+
+def _without_examples(
+    row: Row, check: str, implementation: Implementation, sink: Sink, status: str, message: str
 ) -> Outcome:
-    run_check = CHECKS[check]
-    cls = implementation.find(row.name)
-    if cls is None:
-        sink.measurement(
-            Measurement(
-                row.name,
-                check,
-                "-",
-                "-",
-                "not_implemented",
-                impl=implementation.spec,
-                detail=f"no class {row.name} in {implementation.spec}",
-            )
-        )
-        return Outcome(
-            row.name, check, "not_implemented", 0, f"{row.name} is not implemented by {implementation.spec}"
-        )
-    if check in row.not_applicable:
-        reason = row.not_applicable[check]
-        sink.measurement(
-            Measurement(row.name, check, "-", "-", "skipped", impl=implementation.spec, detail=reason)
-        )
-        return Outcome(row.name, check, "skipped", 0, f"{check} does not apply to {row.name}: {reason}")
-    examples = 0
-    regimes = regimes_for(check, row.regimes)
+    sink.measurement(Measurement(row.name, check, "-", "-", status, impl=implementation.spec, detail=message))
+    return Outcome(row.name, check, status, [], message)
+
+
+def _verify_case(
+    row: Row, check: str, case: Case, cls: type, impl: str, sink: Sink, chosen: settings
+) -> CaseOutcome:
+    run_check = CHECKS[check].run
+    start = time.perf_counter()
+    counts = {"examples": 0, "shrinks": 0}
+    statuses: set[str] = set()
+    failed_once = False
 
     def body(data: st.DataObject) -> None:
-        nonlocal examples
+        nonlocal failed_once
         interrupt.raise_if_requested()
-        example = materialize(row, draw_example_spec(row, Draw(data), regimes))
-        measurements = run_check(Context(row, cls, example, implementation.spec))
-        examples += 1
-        for measurement in measurements:
-            sink.measurement(measurement)
-        failing = [m for m in measurements if m.failed]
-        if failing:
-            raise CheckFailed(failing)
+        draw = Draw(data)
+        dims = draw_dims(row.dims, draw, case)
+        seed = int(draw(st.integers(min_value=0, max_value=2**32 - 1), "seed"))
+        example = materialize(row, ExampleSpec(dims, case, seed))
+        measurements = run_check(Context(row, cls, example, impl))
+        if failed_once:
+            counts["shrinks"] += 1
+        else:
+            counts["examples"] += 1
+            for measurement in measurements:
+                sink.measurement(measurement)
+            statuses.update(m.status for m in measurements)
+        if any(m.failed for m in measurements):
+            failed_once = True
+            raise CheckFailed(measurements)
 
-    # A distinct name per (row, check): Hypothesis derives derandomized seeds and
+    # A distinct name per (row, check, case): Hypothesis derives derandomized seeds and
     # database keys from it, and prints it in the falsifying example.
-    body.__name__ = body.__qualname__ = f"{row.name}_{check}"
-    test = given(data=st.data())(body)
-    if chosen is not None:
-        test = chosen(test)
+    body.__name__ = body.__qualname__ = f"{row.name}_{check}_{case.slug}"
+    test = chosen(given(data=st.data())(body))
+    outcome = CaseOutcome(row.name, check, case.text, case.to_json(), "pass")
     try:
         test()
+        outcome.status = worst_status(statuses) if statuses else "pass"
     except CheckFailed as failure:
-        status = "error" if all(m.status == "error" for m in failure.failing) else "fail"
+        for measurement in failure.measurements:
+            measurement.minimal = True
+            sink.measurement(measurement)
+        # The last call Hypothesis makes replays the minimal example: its failure is the one raised.
+        counts["shrinks"] = max(0, counts["shrinks"] - 1)
         notes = getattr(failure, "__notes__", [])
-        reproduce = "\n".join(n.strip() for n in notes if "reproduce_failure" in n)
+        outcome.status = worst_status(m.status for m in failure.failing)
+        outcome.failing = failure.failing
+        outcome.reproduce = "\n".join(n.strip() for n in notes if "reproduce_failure" in n)
         falsifying = "\n".join(n for n in notes if "reproduce_failure" not in n)
-        message = f"{failure}\n{falsifying}".rstrip()
-        return Outcome(row.name, check, status, examples, message, reproduce, failure.failing)
+        outcome.message = f"{failure}\n{falsifying}".rstrip()
+    except SignatureMismatch:
+        raise
     except HypothesisException as error:
-        message = f"Hypothesis stopped the run: {type(error).__name__}: {error}"
-        return _crashed(row, check, implementation, sink, examples, message)
+        outcome.status, outcome.message = (
+            "error",
+            f"Hypothesis stopped the run: {type(error).__name__}: {error}",
+        )
+        _crashed(row, check, case, impl, sink, outcome)
     except Exception as error:
         # Not a verdict on the implementation: the harness itself failed on this example.
         # Reported as an error with its traceback, never lost and never shown as "not run".
         trace = "".join(traceback.format_exception(error)).rstrip()
-        message = f"the harness raised while checking:\n{trace}"
-        return _crashed(row, check, implementation, sink, examples, message)
-    return Outcome(row.name, check, "pass", examples)
+        outcome.status, outcome.message = "error", f"the harness raised while checking:\n{trace}"
+        _crashed(row, check, case, impl, sink, outcome)
+    outcome.examples, outcome.shrinks = counts["examples"], counts["shrinks"]
+    outcome.seconds = time.perf_counter() - start
+    return outcome
 
 
-def _crashed(
-    row: Row, check: str, implementation: Implementation, sink: Sink, examples: int, message: str
-) -> Outcome:
-    failure = Measurement(row.name, check, "-", "-", "error", impl=implementation.spec, detail=message)
+def _crashed(row: Row, check: str, case: Case, impl: str, sink: Sink, outcome: CaseOutcome) -> None:
+    failure = Measurement(
+        row.name, check, "-", "-", "error", case=case.text, impl=impl, detail=outcome.message
+    )
     sink.measurement(failure)
-    return Outcome(row.name, check, "error", examples, message, failing=[failure])
+    outcome.failing = [failure]

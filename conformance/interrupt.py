@@ -40,3 +40,8 @@ def raise_if_requested() -> None:
     """Raise KeyboardInterrupt if Ctrl-C was pressed, even if its first raise was swallowed."""
     if _requested:
         raise KeyboardInterrupt
+
+
+def requested() -> bool:
+    """Whether Ctrl-C was pressed during this process's run."""
+    return _requested

@@ -1,25 +1,55 @@
 """Calls a class of the implementation under test through the book's protocol.
 
-Everything the implementation does runs inside :func:`guarded`: NumPy
-floating-point errors (overflow, division by zero, invalid operations) and
-warnings are raised as exceptions, and any exception is wrapped in
-:class:`ImplementationRaised` naming the stage, so checks can report it.
+Every call goes through the row's :class:`~conformance.conventions.Convention`
+and runs inside :func:`guarded`: NumPy floating-point errors (overflow,
+division by zero, invalid operations) and warnings are raised as exceptions,
+and any exception is wrapped in :class:`ImplementationRaised`, which names the
+stage and the line of the implementation that raised.
+
+Every call gets fresh copies of its arguments (inputs, state, upstream
+gradients), so a layer that modifies an argument in place still gets a true
+verdict on its gradient; the ``contract`` check reports the modification.
+
+Parameters and their gradients are read wherever they can be (see
+:func:`read_params` and :func:`param_grads`): a misspelt ``params``, a missing
+``grads`` or ``grads`` that is not a list never hides the input gradients, and
+a parameter gradient that cannot be read is :class:`Unavailable`, with the
+reason, rather than an error of the whole check.
 """
 
 from __future__ import annotations
 
+import difflib
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
 
-from conformance.autograd import Pass
-from conformance.spec import Array, Example, Kind, Role, Row
+from conformance.conventions import ProtocolViolation, SeededDraws, draw_seed
+from conformance.implementation import SignatureMismatch
+from conformance.numerics import Array
+from conformance.spec import Example, Row
 
 T = TypeVar("T")
+
+__all__ = [
+    "ImplementationRaised",
+    "Instance",
+    "ProtocolViolation",
+    "Unavailable",
+    "backward",
+    "cast_douts",
+    "cast_values",
+    "construct",
+    "forward",
+    "guarded",
+    "param_grads",
+    "read_params",
+]
 
 
 class ImplementationRaised(Exception):
@@ -28,13 +58,34 @@ class ImplementationRaised(Exception):
     def __init__(self, stage: str, error: BaseException) -> None:
         self.stage = stage
         self.error = error
-        frames = traceback.extract_tb(error.__traceback__)
-        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
-        super().__init__(f"{stage} raised {type(error).__name__}: {error}{where}")
+        self.where = where_raised(error)
+        at = f" at {self.where}" if self.where else ""
+        super().__init__(f"{stage} raised {type(error).__name__}: {error}{at}")
+
+    @property
+    def short(self) -> str:
+        """``overflow encountered in exp at mylayers.py:10``: the error and its line, in one line."""
+        message = str(self.error) or type(self.error).__name__
+        if isinstance(self.error, FloatingPointError | RuntimeWarning):
+            text = message
+        else:
+            text = f"{type(self.error).__name__} in {self.stage}: {message}"
+        return f"{text} at {self.where}" if self.where else text
 
 
-class ProtocolViolation(Exception):
-    """The implementation returned something the protocol does not allow (wrong count, type)."""
+def where_raised(error: BaseException) -> str:
+    """``file.py:LINE`` of the innermost frame outside NumPy, the harness and the standard library."""
+    frames = traceback.extract_tb(error.__traceback__)
+    for frame in reversed(frames):
+        path = frame.filename.replace("\\", "/")
+        if (
+            "/numpy/" in path
+            or "/conformance/" in path
+            or ("/lib/python" in path and "site-packages" not in path)
+        ):
+            continue
+        return f"{path.rsplit('/', 1)[-1]}:{frame.lineno}"
+    return f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
 
 
 @contextmanager
@@ -55,43 +106,160 @@ def guarded(stage: str, call: Callable[[], T]) -> T:
         raise ImplementationRaised(stage, error) from error
 
 
-def cast_params(example: Example, row: Row, dtype: Any) -> list[Array]:
-    return [example.params[p.name].astype(dtype) for p in row.params]
+@dataclass(frozen=True)
+class Unavailable:
+    """A gradient that cannot be read, and why. ``defect``: the protocol was broken (the
+    ``contract`` check reports it); otherwise the target does not apply to this class."""
+
+    reason: str
+    defect: bool = True
 
 
-def cast_inputs(example: Example, row: Row, dtype: Any) -> list[Array]:
-    """Inputs in the row's order: real values in ``dtype``; labels as drawn (int64 or one-hot)."""
-    args = []
-    for tensor in row.inputs:
-        value = example.inputs[tensor.name]
-        if tensor.role in (Role.FLOAT, Role.TARGET) or (
-            tensor.role is Role.LABELS and value.dtype.kind == "f"
-        ):
-            value = value.astype(dtype)
-        args.append(value.copy())
-    return args
+# --- construction ------------------------------------------------------------------------
 
 
-def cast_douts(example: Example, row: Row, dtype: Any) -> list[Any]:
+@dataclass
+class Instance:
+    """A constructed layer, with what the harness keeps beside it."""
+
+    layer: Any
+    example: Example
+    passed: dict[str, Array]  # the parameter arrays given to the constructor, by name
+    generator: np.random.Generator | None = None
+    generator_state: dict[str, Any] | None = None
+    observed: dict[str, Array] = field(default_factory=dict)  # draws read back after forward
+    seeded: bool = False  # the layer draws random numbers: reseed before every forward
+
+    @property
+    def name(self) -> str:
+        return type(self.layer).__name__
+
+
+def cast_params(row: Row, example: Example, dtype: Any) -> dict[str, Array]:
+    return {p.name: example.params[p.name].astype(dtype) for p in row.params}
+
+
+def construct(
+    row: Row,
+    cls: type,
+    example: Example,
+    dtype: Any,
+    params: dict[str, Array] | None = None,
+    valid: bool = True,
+) -> Instance:
+    """Build the class with the book's signature (``params``: the arrays to pass, default the
+    example's cast to ``dtype``), write drawn weights into a model, install randomness.
+
+    A TypeError from the constructor on a ``valid`` example means the class takes other
+    arguments than the row gives: :class:`SignatureMismatch`, not a verdict on the layer.
+    """
+    convention = row.convention
+    given = cast_params(row, example, dtype) if params is None else params
+    args = convention.constructor_arguments(row, example, given)
+    keywords = convention.constructor_keywords(cls, example)
+    try:
+        layer = guarded("constructor", lambda: cls(*args, **keywords))
+    except ImplementationRaised as raised:
+        if valid and isinstance(raised.error, TypeError):
+            raise SignatureMismatch(
+                f"signature mismatch: {convention.signature(row)} raised {raised.short}"
+            ) from raised
+        raise
+    generator = keywords.get("rng")
+    instance = Instance(
+        layer,
+        example,
+        {} if convention.constructor.draws_own_weights else given,
+        generator,
+        generator.bit_generator.state if generator is not None else None,
+        seeded=any(isinstance(source, SeededDraws) for source in convention.randomness),
+    )
+    if convention.constructor.draws_own_weights:
+        _write_drawn_weights(row, instance, given)
+    for source in convention.randomness:
+        guarded("constructor", lambda source=source: source.install(layer, example))  # type: ignore[misc]
+    return instance
+
+
+def _write_drawn_weights(row: Row, instance: Instance, drawn: dict[str, Array]) -> None:
+    reading = read_params(row, instance.layer)
+    if reading.buffers is None:
+        raise ProtocolViolation(
+            f"{instance.name} draws its own weights and the harness cannot write the drawn ones:"
+            f" {reading.problem}"
+        )
+    for spec, buffer in zip(row.params, reading.buffers, strict=True):
+        if buffer.dtype != drawn[spec.name].dtype:
+            raise ProtocolViolation(
+                f"{instance.name}.params holds {spec.name} as {buffer.dtype}; the check needs"
+                f" {drawn[spec.name].dtype}"
+            )
+        buffer[...] = drawn[spec.name]
+
+
+# --- forward and backward ------------------------------------------------------------------------
+
+
+def cast_values(row: Row, example: Example, dtype: Any) -> dict[str, Array]:
+    """Every input the calls read (forward arguments, state, prelude), cast for the implementation."""
+    return {t.name: t.kind.cast(example.inputs[t.name], dtype) for t in row.inputs if t.route != "construct"}
+
+
+def cast_douts(row: Row, example: Example, dtype: Any) -> list[Any]:
     """Upstream gradients in ``dtype``; a loss gets a Python float, as in ``backward(dout=1)``."""
-    if row.kind in (Kind.LOSS, Kind.MODEL):
+    if row.convention.scalar_output:
         return [float(example.douts[0])]
     return [d.astype(dtype) for d in example.douts]
 
 
-def construct(row: Row, cls: type, example: Example, params: list[Array]) -> Any:
-    return guarded("constructor", lambda: row.build(cls, params, example.dims))
+def _reseed(instance: Instance) -> None:
+    """The same draws on every call: NumPy's global generator (the book's layers) and the
+    injected one (scratchnn's) start over."""
+    if instance.seeded:
+        np.random.seed(draw_seed(instance.example))  # noqa: NPY002 - the global state is what book code draws from
+        if instance.generator is not None and instance.generator_state is not None:
+            instance.generator.bit_generator.state = instance.generator_state
 
 
-def forward(row: Row, layer: Any, args: list[Array], dtype: Any = np.float64) -> tuple[Array, ...]:
-    """The outputs as arrays. A loss returned as a Python float carries no dtype, so it
-    is taken as ``dtype``; NumPy scalars keep theirs (and the float32 check judges it)."""
-    result = guarded("forward", lambda: layer.forward(*args))
+def forward(
+    row: Row, instance: Instance, values: dict[str, Array], dtype: Any = np.float64, copies: bool = True
+) -> tuple[Array, ...]:
+    """One forward call (after setting or carrying state), the outputs as arrays. ``values``
+    are the cast inputs by name; each call gets fresh copies of them (``copies=False``
+    hands over the arrays themselves, for the contract check to see what is modified)."""
+    fresh: Callable[[Array], Array] = (lambda a: a.copy()) if copies else (lambda a: a)
+    convention, layer, example = row.convention, instance.layer, instance.example
+    method = f"{instance.name}.{convention.method}"
+    if convention.reset_state and callable(getattr(layer, "reset_state", None)):
+        guarded("forward", layer.reset_state)
+    state = convention.state
+    if state is not None and example.case.get("state") in ("set", "carried"):
+        carried = example.case.get("state") == "carried"
+        names = [state.prelude[n] if carried else n for n in state.names]
+        guarded("forward", lambda: layer.set_state(*(fresh(values[n]) for n in names)))
+        if carried:
+            first = [values[state.prelude.get(t.name, t.name)].copy() for t in row.forward_inputs]
+            convention.set_attributes(layer, example)
+            _reseed(instance)
+            guarded(
+                "forward",
+                lambda: getattr(layer, convention.method)(*first, **convention.forward_keywords(example)),
+            )
+    convention.set_attributes(layer, example)
+    _reseed(instance)
+    args = [fresh(values[t.name]) for t in row.forward_inputs]
+    call = getattr(layer, convention.method, None)
+    if not callable(call):
+        raise ProtocolViolation(f"{instance.name} has no method {convention.method}")
+    result = guarded("forward", lambda: call(*args, **convention.forward_keywords(example)))
+    instance.observed = {}
+    for source in convention.randomness:
+        instance.observed |= source.observe(layer, example, convention.training(example))
     if type(result) is float:
         result = np.asarray(result, dtype=dtype)
-    outputs = tuple(_numeric("forward", value) for value in _as_sequence(result))
-    if row.kind is not Kind.LAYER and (len(outputs) != 1 or outputs[0].size != 1):
-        raise ProtocolViolation(f"forward returned {describe(result)}; a loss returns one scalar")
+    outputs = tuple(_numeric(f"{method} returned", value) for value in _as_sequence(result))
+    if convention.scalar_output and (len(outputs) != 1 or outputs[0].size != 1):
+        raise ProtocolViolation(f"{method} returned {describe(result)}; a loss returns one scalar")
     return outputs
 
 
@@ -99,12 +267,14 @@ def _as_sequence(value: Any) -> tuple[Any, ...]:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
-def _numeric(stage: str, value: Any) -> Array:
+def _numeric(what: str, value: Any) -> Array:
     """``value`` as an array of real numbers, or the protocol violation it is (a forgotten
     ``return`` gives None; a layer returning a list of lists is fine)."""
-    array = np.asarray(value) if value is not None else None
-    if array is None or array.dtype.kind not in "fiub":
-        raise ProtocolViolation(f"{stage} returned {describe(value)}; expected a NumPy array of real numbers")
+    if value is None:
+        raise ProtocolViolation(f"{what} None; expected an array (is a return statement missing?)")
+    array = np.asarray(value)
+    if array.dtype.kind not in "fiub":
+        raise ProtocolViolation(f"{what} {describe(value)}; expected a NumPy array of real numbers")
     return array
 
 
@@ -116,73 +286,251 @@ def describe(value: Any) -> str:
     return "None" if value is None else f"a {type(value).__name__}"
 
 
-def backward(row: Row, layer: Any, douts: list[Any]) -> dict[str, Array]:
-    """Input gradients by input name (none for models, whose return value is not checked)."""
-    result = guarded("backward", lambda: layer.backward(*douts))
-    names = [t.name for t in row.differentiable_inputs]
+def backward(
+    row: Row, instance: Instance, douts: list[Any], copies: bool = True
+) -> dict[str, Array | Unavailable]:
+    """The input gradients by input name: returned ones, then state gradients read from
+    attributes (none for models, whose return value is not checked). Each call gets fresh
+    copies of ``douts`` unless ``copies=False``."""
+    layer = instance.layer
+    fresh = [d if isinstance(d, float) or not copies else np.array(d, copy=True) for d in douts]
+    result = guarded("backward", lambda: layer.backward(*fresh))
+    gradients: dict[str, Array | Unavailable] = dict(_returned(row, instance.name, result))
+    state = row.convention.state
+    for tensor in row.state_gradients:
+        assert state is not None
+        attribute = state.gradients[tensor.name]
+        value = getattr(layer, attribute, None)
+        if value is None:
+            optional = attribute in state.optional
+            reason = (
+                f"{instance.name} has no attribute {attribute} (the book's class does not expose it)"
+                if optional
+                else f"{instance.name}.backward left no attribute {attribute}"
+            )
+            gradients[tensor.name] = Unavailable(reason, defect=not optional)
+        else:
+            gradients[tensor.name] = _numeric(f"{instance.name}.{attribute} is", np.array(value, copy=True))
+    return gradients
+
+
+def _returned(row: Row, name: str, result: Any) -> Iterator[tuple[str, Array]]:
+    names = [t.name for t in row.returned_gradients]
     if not names:
-        return {}
+        return
+    method = f"{name}.backward"
+    expected = ", ".join(f"d{n}" for n in names)
     if len(names) == 1:
         if isinstance(result, (tuple, list)):
             raise ProtocolViolation(
-                f"backward returned a {type(result).__name__}; expected one array (d{names[0]})"
+                f"{method} returned {describe(result)} values; expected one array ({expected})"
             )
-        return {names[0]: _numeric("backward", result)}
+        yield names[0], _numeric(f"{method} returned", result)
+        return
     if not isinstance(result, (tuple, list)) or len(result) != len(names):
-        got = f"{len(result)} values" if isinstance(result, (tuple, list)) else type(result).__name__
-        raise ProtocolViolation(
-            f"backward returned {got}; expected a tuple ({', '.join('d' + n for n in names)})"
+        got = f"{len(result)} values" if isinstance(result, (tuple, list)) else describe(result)
+        raise ProtocolViolation(f"{method} returned {got}; expected {len(names)} ({expected})")
+    for input_name, value in zip(names, result, strict=True):
+        yield input_name, _numeric(f"{method} returned d{input_name} as", value)
+
+
+# --- parameters and their gradients -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParamsReading:
+    """What ``params`` holds: one buffer per row parameter (shared and transposed occurrences
+    merged), where each buffer occurs, or the problem that prevented reading it."""
+
+    buffers: list[Array] | None
+    occurrences: list[list[tuple[int, bool]]]  # per buffer: (index in params, transposed)
+    problem: str = ""
+    length: int = 0
+
+
+def near_miss_attribute(layer: Any, name: str) -> str:
+    """`` (found parmas)`` when the layer has an attribute spelt nearly like ``name``."""
+    names = [n for n in getattr(layer, "__dict__", {}) if n != name]
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.7)
+    return f" (found {close[0]})" if close else ""
+
+
+def read_params(row: Row, layer: Any) -> ParamsReading:
+    name = type(layer).__name__
+    if not hasattr(layer, "params"):
+        return ParamsReading(None, [], f"no attribute params{near_miss_attribute(layer, 'params')}")
+    params = layer.params
+    if isinstance(params, np.ndarray) or not isinstance(params, (list, tuple)):
+        return ParamsReading(None, [], f"{name}.params is {describe(params)}, expected a list of arrays")
+    for i, p in enumerate(params):
+        if not isinstance(p, np.ndarray):
+            return ParamsReading(None, [], f"{name}.params[{i}] is {describe(p)}, expected an array")
+    occurrences: list[list[tuple[int, bool]]] = []
+    bases: list[Array] = []
+    for i, p in enumerate(params):
+        for base, seen in zip(bases, occurrences, strict=True):
+            if np.shares_memory(p, base):
+                transposed = _is_transpose(p, base)
+                if not transposed and not (p.shape == base.shape and p.strides == base.strides):
+                    problem = (
+                        f"{name}.params[{i}] shares memory with params[{seen[0][0]}] but is neither"
+                        " the same array nor its transpose"
+                    )
+                    return ParamsReading(None, [], problem)
+                seen.append((i, transposed))
+                break
+        else:
+            bases.append(p)
+            occurrences.append([(i, False)])
+    if len(bases) != len(row.params):
+        listing = ", ".join(p.name for p in row.params) or "none"
+        shared = f" ({len(params)} entries)" if len(params) != len(bases) else ""
+        return ParamsReading(
+            None,
+            occurrences,
+            f"{name}.params holds {len(bases)} distinct arrays{shared};"
+            f" expected {len(row.params)} ({listing})",
+            len(params),
         )
-    return {name: _numeric("backward", value) for name, value in zip(names, result, strict=True)}
+    return ParamsReading(bases, occurrences, "", len(params))
 
 
-def param_grads(row: Row, layer: Any) -> dict[str, Array]:
-    """Copies of the layer's ``grads``, named after the row's params."""
-    grads = getattr(layer, "grads", None)
-    if not isinstance(grads, (list, tuple)) or len(grads) != len(row.params):
-        count = len(grads) if isinstance(grads, (list, tuple)) else type(grads).__name__
-        raise ProtocolViolation(f"grads holds {count} entries; expected {len(row.params)} (one per param)")
-    return {p.name: np.array(g) for p, g in zip(row.params, grads, strict=True)}
+def _is_transpose(p: Array, base: Array) -> bool:
+    return (
+        p.ndim == 2
+        and p.shape == base.shape[::-1]
+        and p.strides == base.strides[::-1]
+        and p.ndim == base.ndim
+    )
+
+
+def live_params(row: Row, instance: Instance) -> tuple[dict[str, Array], str]:
+    """The arrays the layer computes with, by row parameter name, and the problem with
+    ``params`` if there is one: ``params`` when readable, else (layers built from their
+    parameters) the arrays passed to the constructor."""
+    reading = read_params(row, instance.layer)
+    if reading.buffers is not None:
+        shapes_match = all(
+            b.shape == instance.example.params[p.name].shape
+            for p, b in zip(row.params, reading.buffers, strict=True)
+        )
+        if shapes_match:
+            return {p.name: b for p, b in zip(row.params, reading.buffers, strict=True)}, ""
+        problem = f"{instance.name}.params holds arrays of shapes {[b.shape for b in reading.buffers]}"
+    else:
+        problem = reading.problem
+    if instance.passed:
+        return dict(instance.passed), problem
+    raise ProtocolViolation(f"cannot read the parameters of {instance.name}: {problem}")
+
+
+def param_grads(row: Row, instance: Instance) -> dict[str, Array | Unavailable]:
+    """Copies of the parameter gradients by row parameter name: the ``grads`` entries of every
+    occurrence of a shared buffer summed (a transposed occurrence's transposed)."""
+    if not row.params:
+        return {}
+    layer, name = instance.layer, instance.name
+    expected = {p.name: instance.example.params[p.name].shape for p in row.params}
+    if not hasattr(layer, "grads"):
+        return _unavailable(row, f"no attribute grads{near_miss_attribute(layer, 'grads')}")
+    grads = layer.grads
+    reading = read_params(row, layer)
+    if isinstance(grads, np.ndarray):
+        if len(row.params) == 1 and grads.shape == expected[row.params[0].name]:
+            return {row.params[0].name: np.array(grads, copy=True)}
+        return _unavailable(row, f"{name}.grads is {describe(grads)}, expected a list of arrays")
+    if not isinstance(grads, (list, tuple)):
+        return _unavailable(row, f"{name}.grads is {describe(grads)}, expected a list of arrays")
+    if reading.buffers is not None and len(grads) == reading.length:
+        result: dict[str, Array | Unavailable] = {}
+        for spec, places in zip(row.params, reading.occurrences, strict=True):
+            total: Array | None = None
+            for index, transposed in places:
+                g = np.asarray(grads[index])
+                g = g.T if transposed else g
+                if g.shape != expected[spec.name]:
+                    total = None
+                    break
+                total = g.astype(np.result_type(g.dtype, np.float32)) if total is None else total + g
+            result[spec.name] = (
+                np.array(total, copy=True)
+                if total is not None
+                else Unavailable(f"{name}.grads entry for {spec.name} has the wrong shape")
+            )
+        return result
+    if len(grads) == len(row.params) and all(
+        isinstance(g, np.ndarray) and g.shape == expected[p.name]
+        for g, p in zip(grads, row.params, strict=True)
+    ):
+        return {p.name: np.array(g, copy=True) for p, g in zip(row.params, grads, strict=True)}
+    problem = reading.problem or f"{name}.grads holds {len(grads)} entries and params {reading.length}"
+    return _unavailable(row, f"cannot match grads to the parameters: {problem}")
+
+
+def _unavailable(row: Row, reason: str) -> dict[str, Array | Unavailable]:
+    return {p.name: Unavailable(reason) for p in row.params}
+
+
+# --- a pass, and the scalarised loss of the perturbation checks ---------------------------------
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One forward and backward pass: outputs, and every gradient by target name (``dx``, ``dW``)."""
+
+    outputs: tuple[Array, ...]
+    gradients: dict[str, Array | Unavailable]
+    observed: dict[str, Array] = field(default_factory=dict)
+
+    def gradient(self, target: str) -> Array | Unavailable:
+        return self.gradients[target]
 
 
 def run(row: Row, cls: type, example: Example, dtype: Any) -> Pass:
     """Build, forward and backward once in ``dtype``."""
-    layer = construct(row, cls, example, cast_params(example, row, dtype))
-    outputs = forward(row, layer, cast_inputs(example, row, dtype), dtype)
-    input_grads = backward(row, layer, cast_douts(example, row, dtype))
-    return Pass(outputs, input_grads, param_grads(row, layer))
+    instance = construct(row, cls, example, dtype)
+    outputs = forward(row, instance, cast_values(row, example, dtype), dtype)
+    inputs = backward(row, instance, cast_douts(row, example, dtype))
+    gradients = {f"d{k}": v for k, v in inputs.items()} | {
+        f"d{k}": v for k, v in param_grads(row, instance).items()
+    }
+    return Pass(outputs, gradients, instance.observed)
 
 
-def scalarized_loss(row: Row, layer: Any, args: list[Array], douts: list[Array]) -> Callable[[], float]:
-    """L = sum_k <dout_k, out_k>, evaluated with the layer's current params and ``args``.
+def scalarized_loss(
+    row: Row, instance: Instance, values: dict[str, Array], douts: list[Any]
+) -> Callable[[], float]:
+    """L = sum_k <dout_k, out_k>, evaluated with the layer's current params and ``values``.
 
     Its gradient is exactly what backward(dout) returns, so finite differences
     and Taylor remainders of L check backward against the implementation's own
-    forward. ``args`` and the layer's params may be perturbed in place between calls.
+    forward. ``values`` and the layer's params may be perturbed in place between calls.
     """
     weights = [np.asarray(d, dtype=np.float64) for d in douts]
 
     def loss() -> float:
-        outputs = _matching(weights, forward(row, layer, args))
+        outputs = _matching(row, instance, weights, forward(row, instance, values))
         return float(sum(np.sum(w * o.astype(np.float64)) for w, o in zip(weights, outputs, strict=True)))
 
     return loss
 
 
-def loss_magnitude(row: Row, layer: Any, args: list[Array], douts: list[Array]) -> float:
+def loss_magnitude(row: Row, instance: Instance, values: dict[str, Array], douts: list[Any]) -> float:
     """sum |dout * out| + 1: the size of the terms of L, which sets its rounding error."""
     weights = [np.asarray(d, dtype=np.float64) for d in douts]
-    outputs = _matching(weights, forward(row, layer, args))
-    total = sum(float(np.sum(np.abs(w * o))) for w, o in zip(weights, outputs, strict=True))
-    return total + 1.0
+    outputs = _matching(row, instance, weights, forward(row, instance, values))
+    return sum(float(np.sum(np.abs(w * o))) for w, o in zip(weights, outputs, strict=True)) + 1.0
 
 
-def _matching(douts: list[Array], outputs: tuple[Array, ...]) -> tuple[Array, ...]:
+def _matching(
+    row: Row, instance: Instance, douts: list[Array], outputs: tuple[Array, ...]
+) -> tuple[Array, ...]:
     """The outputs, after checking there is one per upstream gradient, of its shape."""
     shapes = [o.shape for o in outputs]
     expected = [d.shape for d in douts]
     if shapes != expected:
         raise ProtocolViolation(
-            f"forward returned outputs of shapes {shapes}; the reference's are {expected}"
+            f"{instance.name}.{row.convention.method} returned outputs of shapes {shapes}; the reference's"
+            f" are {expected}"
         )
     return outputs

@@ -9,16 +9,69 @@ from __future__ import annotations
 import json
 import math
 import shlex
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import MISSING, asdict, dataclass, field
 from typing import Any
 
 from conformance.numerics import Comparison
 
-CHECK_NAMES = ("forward", "gradient", "finite_difference", "taylor", "float32", "contract", "bad_input")
-"""The seven checks, in the order of DESIGN.md §4 (``conformance.checks.CHECKS`` follows it)."""
+CORRECTNESS = ("forward", "gradient", "finite_difference", "taylor", "float32", "contract", "sampling")
+"""Checks that say whether the layer computes the right thing (run these first on your own code)."""
+
+ROBUSTNESS = ("stability", "bad_input")
+"""Checks that say whether it keeps doing so at extreme values and refuses bad input."""
+
+CHECK_NAMES = (*CORRECTNESS, *ROBUSTNESS)
+"""Every check, in report order (``conformance.checks.CHECKS`` follows it)."""
+
+GROUPS = {"correctness": CORRECTNESS, "robustness": ROBUSTNESS}
+
+
+def select_checks(spec: str) -> tuple[str, ...]:
+    """``correctness``, ``robustness``, ``all`` or a comma-separated list of check names."""
+    chosen: list[str] = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        if part == "all":
+            chosen += CHECK_NAMES
+        elif part in GROUPS:
+            chosen += GROUPS[part]
+        elif part in CHECK_NAMES:
+            chosen.append(part)
+        else:
+            known = ", ".join(["all", *GROUPS, *CHECK_NAMES])
+            raise ValueError(f"unknown check {part!r}; choose from {known}")
+    if not chosen:
+        raise ValueError("no check selected; choose from correctness, robustness, all or check names")
+    return tuple(name for name in CHECK_NAMES if name in chosen)
+
 
 FAILING = ("fail", "error")
 """The statuses that make a check, a row and a run fail."""
+
+STATUS_ORDER = (
+    "fail",
+    "error",
+    "partial",
+    "unavailable",
+    "pass",
+    "skipped",
+    "signature_mismatch",
+    "not_implemented",
+)
+"""Worst first. ``partial``: some targets passed and others could not be read (a protocol
+defect, reported under ``contract``); ``unavailable``: none could; ``skipped``: does not
+apply; ``signature_mismatch``: the class's constructor does not take the row's arguments."""
+
+
+def worst_status(statuses: Iterable[str]) -> str:
+    """The status of a group of measurements, cases or checks: the worst of them, except that
+    passes mixed with unreadable targets make ``partial``."""
+    present = set(statuses)
+    if not present:
+        return "skipped"
+    if "unavailable" in present and present & {"pass", "partial"} and not present & set(FAILING):
+        return "partial"
+    return next((s for s in STATUS_ORDER if s in present), "skipped")
 
 
 @dataclass
@@ -28,6 +81,7 @@ class Measurement:
     target: str  # "out", "loss", "dx", "dW", "x:integer_dtype", "grads_in_place" ...
     dtype: str
     status: str
+    case: str = "-"  # the case's text, e.g. "rank 2 · moderate"
     example: dict[str, Any] = field(default_factory=dict)  # ExampleSpec.to_json()
     shapes: dict[str, list[int]] = field(default_factory=dict)
     max_abs_err: float | None = None
@@ -42,6 +96,7 @@ class Measurement:
     non_finite: bool = False  # the implementation produced NaN or inf (errors then read None in JSON)
     detail: str = ""
     impl: str = ""
+    minimal: bool = False  # the minimal failing example of its case, recorded after shrinking
 
     @property
     def failed(self) -> bool:
@@ -52,6 +107,16 @@ class Measurement:
         return {
             k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in data.items()
         } | {"type": "measurement"}
+
+    def to_record(self) -> dict[str, Any]:
+        """The JSON-lines record: like :meth:`to_json`, without the fields at their defaults
+        (a passing example's record is then a third of the size)."""
+        defaults = {
+            name: f.default for name, f in self.__dataclass_fields__.items() if f.default is not MISSING
+        }
+        return {
+            k: v for k, v in self.to_json().items() if not (k in defaults and v == defaults[k]) and v != {}
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Measurement:
@@ -83,6 +148,8 @@ class Measurement:
         """The failure message: layer, check, gradient, shapes, dtype, errors, tolerance,
         worst index with both values, and how to reproduce."""
         lines = [f"[{self.status.upper()}] {self.layer} · {self.check} · {self.target} ({self.dtype})"]
+        if self.case and self.case != "-":
+            lines.append(f"  case      {self.case}")
         if self.shapes:
             lines.append("  shapes    " + " · ".join(f"{k} {tuple(v)}" for k, v in self.shapes.items()))
         if self.max_rel_err is not None or self.max_abs_err is not None:
@@ -111,10 +178,7 @@ class Measurement:
                 f"{k}={tuple(v) if isinstance(v, list) else v}"
                 for k, v in self.example.get("dims", {}).items()
             )
-            lines.append(
-                f"  example   {dims} · regime {self.example.get('regime')}"
-                f" · labels {self.example.get('labels')} · seed {self.example.get('seed')}"
-            )
+            lines.append(f"  example   {dims} · seed {self.example.get('seed')}")
             lines.append(f"  replay    {self.replay_command()}")
         return "\n".join(lines)
 

@@ -2,24 +2,45 @@
 
 A run's records directory holds ``run.json`` (the manifest: environment,
 arguments, start and end time) and one ``<worker>.jsonl`` per pytest process
-(``main`` without pytest-xdist, ``gw0``, ``gw1``, ... with it). Each line is a
-``measurement``, an ``outcome`` (how a row's check ended) or ``planned`` (the
-tests a process collected). Every line is flushed when written, so a run that
-is interrupted or killed loses at most the line being written.
-"""
+(``main`` without pytest-xdist, ``gw0``, ``gw1``, ... with it). Each line is an
+``example`` (what the measurements of one example share: layer, check, case,
+spec, shapes), a measurement (compact: it names its example by ``ex``, leaves
+out what is at its default, and of a pass keeps 4 digits), a ``case`` (how one
+case of a row's check ended), an ``outcome`` (how a row's check ended) or
+``planned`` (the tests a process collected, and each row's group). Every line
+is flushed when written, so a run that is interrupted or killed loses at most
+the line being written."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the CLI imports this module before pytest starts: it must not import Hypothesis
-    from conformance.engine import Outcome
+    from conformance.engine import CaseOutcome, Outcome
     from conformance.measurement import Measurement
 
 MANIFEST = "run.json"
+
+
+EXAMPLE_FIELDS = ("layer", "check", "case", "example", "shapes", "impl")
+"""What the measurements of one example share: written once, in an ``example`` record that
+the measurement records name by ``ex``."""
+
+PASS_DROPPED = ("actual", "expected", "worst_index", "median_rel_err", "detail", "type")
+"""Fields a passing measurement's record leaves out: the reports read them of failures only
+(a record without a type is a measurement)."""
+
+SIGNIFICANT = 4
+"""Digits kept of a passing measurement's numbers (its errors are compared with tolerances
+and plotted; the full precision of failures is kept)."""
+
+
+def _compact(value: Any) -> Any:
+    return float(f"{value:.{SIGNIFICANT}g}") if isinstance(value, float) else value
 
 
 class JsonLinesSink:
@@ -29,19 +50,35 @@ class JsonLinesSink:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"{worker}.jsonl"
         self._file: IO[str] = self.path.open("a", encoding="utf-8")
+        self._example: tuple[str, int] = ("", -1)
 
     def _write(self, record: dict[str, Any]) -> None:
-        self._file.write(json.dumps(record, allow_nan=False) + "\n")
+        line = json.dumps(record, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+        self._file.write(line + "\n")
         self._file.flush()
 
     def measurement(self, measurement: Measurement) -> None:
-        self._write(measurement.to_json())
+        record = measurement.to_record()
+        shared = {k: record.pop(k) for k in EXAMPLE_FIELDS if k in record}
+        key = json.dumps(shared, sort_keys=True)
+        if key != self._example[0]:
+            self._example = (key, self._example[1] + 1)
+            self._write({"type": "example", "ex": self._example[1], **shared})
+        record["ex"] = self._example[1]
+        if record.get("dtype") == "float64":
+            del record["dtype"]
+        if record.get("status") == "pass":
+            record = {k: _compact(v) for k, v in record.items() if k not in PASS_DROPPED}
+        self._write(record)
+
+    def case(self, outcome: CaseOutcome) -> None:
+        self._write(outcome.to_json())
 
     def outcome(self, outcome: Outcome) -> None:
         self._write(outcome.to_json())
 
-    def planned(self, tests: list[tuple[str, str]]) -> None:
-        self._write({"type": "planned", "tests": [list(t) for t in tests]})
+    def planned(self, tests: list[tuple[str, str]], groups: dict[str, str]) -> None:
+        self._write({"type": "planned", "tests": [list(t) for t in tests], "groups": groups})
 
     def close(self) -> None:
         self._file.close()
@@ -59,14 +96,26 @@ def clear(directory: Path) -> None:
 
 
 def read(directory: Path) -> Iterator[dict[str, Any]]:
-    """Every record of every worker file; a truncated last line (a killed run) is skipped."""
+    """Every record of every worker file, measurements with the fields of their example
+    restored; a truncated last line (a killed run) is skipped."""
     for path in sorted(directory.glob("*.jsonl")):
+        examples: dict[int, dict[str, Any]] = {}
         with path.open(encoding="utf-8") as file:
             for line in file:
                 try:
-                    yield json.loads(line)
+                    record = json.loads(line)
                 except json.JSONDecodeError:
                     continue
+                if record.get("type") == "example":
+                    examples[record.pop("ex")] = {k: v for k, v in record.items() if k != "type"}
+                    continue
+                if "ex" in record:
+                    record = (
+                        {"type": "measurement", "dtype": "float64"}
+                        | examples.get(record.pop("ex"), {})
+                        | record
+                    )
+                yield record
 
 
 def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
@@ -82,3 +131,19 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         return {}
     result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return result
+
+
+def has_outcomes(directory: Path) -> bool:
+    """Whether any (row, check) finished: a run that stopped before that checked nothing."""
+    return any(record.get("type") == "outcome" for record in read(directory))
+
+
+def replace(source: Path, target: Path) -> None:
+    """Move the records in ``source`` over those in ``target`` (the previous run's)."""
+    clear(target)
+    target.mkdir(parents=True, exist_ok=True)
+    for path in [*source.glob("*.jsonl"), source / MANIFEST]:
+        if path.exists():
+            path.replace(target / path.name)
+    with contextlib.suppress(OSError):
+        source.rmdir()

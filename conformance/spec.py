@@ -1,69 +1,187 @@
-"""The vocabulary of registry rows: what a layer takes, how it is built, what is checked.
+"""The vocabulary of registry rows: what a layer takes, how it is called, what is checked.
 
-A row never computes anything itself; the checks read it.
+A row is data plus a few small objects it carries: its dimensions
+(:mod:`conformance.dims`), the kind of each input (:mod:`conformance.kinds`)
+and its calling convention (:mod:`conformance.conventions`). A row never
+computes anything itself; the checks read it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
-import numpy as np
-from hypothesis import strategies as st
+from conformance.cases import Axis, Case, case_from_json, enumerate_cases
+from conformance.conventions import LAYER, Convention
+from conformance.dims import Dims, DimsSpec, Shape, dims_axes
+from conformance.kinds import Kind, Real
+from conformance.malformations import Malformation
+from conformance.numerics import Array
 
-Dims = dict[str, Any]
-"""Drawn sizes of one example, e.g. ``{"N": 3, "D": 4, "H": 4}``; values may be tuples (shapes)."""
+ROUTES = ("forward", "state", "construct", "hidden")
+"""How an input reaches the implementation: a positional argument of forward (in row order),
+an argument of ``set_state``, an argument of the constructor, or not at all (draws the
+harness shares with the reference, such as negative samples or a dropout mask read back)."""
 
-Array = np.ndarray[Any, Any]
-
-
-class Draw:
-    """``data.draw`` with a mandatory label, so every drawn value is named in failure reports."""
-
-    def __init__(self, data: st.DataObject) -> None:
-        self._data = data
-
-    def __call__(self, strategy: st.SearchStrategy[Any], label: str) -> Any:
-        return self._data.draw(strategy, label=label)
-
-
-class Kind(Enum):
-    """How a row's class is called."""
-
-    LAYER = "layer"  # forward(*inputs) -> array(s); backward(*douts) -> input gradient(s)
-    LOSS = "loss"  # forward(x, t) -> scalar; backward(dout=1) -> dx
-    MODEL = "model"  # forward(x, t) -> scalar loss; backward(dout=1); only parameter gradients checked
-
-
-class Role(Enum):
-    """What values an input holds, which decides how it is drawn and how it can be malformed."""
-
-    FLOAT = "float"  # real values from the example's regime; differentiable
-    TARGET = "target"  # real regression targets; not differentiable
-    LABELS = "labels"  # class labels, drawn as indices (N,) or one-hot (N, C)
-    BINARY = "binary"  # 0/1 labels of the scores' shape
+REAL = Real()
 
 
 @dataclass(frozen=True)
 class Tensor:
     """An input or parameter of a row.
 
-    ``shape`` maps the drawn dims to the shape; ``fixed_rank`` says the layer
-    accepts only that rank (so a wrong rank is malformed input). For labels,
-    ``classes`` names the dim holding the number of classes.
+    ``shape`` lists dimension names (a name whose value is a tuple, a free-rank
+    :class:`~conformance.dims.Shape`, contributes all its sizes; an int is a
+    fixed size), or is a function of the dims.
     """
 
     name: str
-    shape: Callable[[Dims], tuple[int, ...]]
-    role: Role = Role.FLOAT
-    fixed_rank: bool = True
-    classes: str = "C"
+    shape: tuple[str | int, ...] | Callable[[Dims], tuple[int, ...]]
+    kind: Kind = REAL
+    route: str = "forward"
+
+    def __post_init__(self) -> None:
+        if self.route not in ROUTES:
+            raise ValueError(f"Tensor {self.name}: route must be one of {ROUTES}; got {self.route!r}")
+
+    def resolve(self, dims: Dims) -> tuple[int, ...]:
+        if callable(self.shape):
+            return tuple(int(n) for n in self.shape(dims))
+        sizes: list[int] = []
+        for part in self.shape:
+            value = part if isinstance(part, int) else dims[part]
+            sizes.extend(int(v) for v in (value if isinstance(value, tuple) else (value,)))
+        return tuple(sizes)
+
+    @property
+    def stage(self) -> str:
+        """Where a malformed value of this tensor must be refused."""
+        return "construct" if self.route == "construct" else "forward"
 
     @property
     def differentiable(self) -> bool:
-        return self.role is Role.FLOAT
+        return self.kind.differentiable and self.route in ("forward", "state")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """A per-row factor on the derived tolerances, with the reason it is needed."""
+
+    factor: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """One layer (or node, loss, model, sampler) under test: the single place that says what is checked.
+
+    - ``name``: the class name looked up in the implementation under test;
+    - ``dims``: the declared dimensions (ordered);
+    - ``inputs`` / ``params``: what the class takes, each with its kind and route;
+    - ``reference(inputs, params, dims)``: the PyTorch float64 reference (torch
+      tensors by name in, a tensor or a tuple of tensors out);
+    - ``convention``: how the class is called;
+    - ``group``: the report section (the module of the book the class belongs to);
+    - ``kinks``: per input, the distance of each element to the nearest point where
+      the layer is not differentiable;
+    - ``malformed``: bad inputs beyond those derived from the declarations;
+    - ``not_applicable``: ``check``, ``check:target`` or ``bad_input:argument:kind``
+      -> the reason it does not apply;
+    - ``tolerance``: a factor on the derived tolerances, with its reason;
+    - ``sampling``: what the ``sampling`` check measures of a stochastic component.
+    """
+
+    name: str
+    dims: DimsSpec
+    inputs: tuple[Tensor, ...]
+    reference: Callable[..., Any]
+    params: tuple[Tensor, ...] = ()
+    convention: Convention = LAYER
+    group: str = ""
+    kinks: Mapping[str, Callable[[Array], Array]] = field(default_factory=dict)
+    malformed: tuple[Malformation, ...] = ()
+    not_applicable: Mapping[str, str] = field(default_factory=dict)
+    tolerance: Tolerance | None = None
+    sampling: Any = None
+
+    def __post_init__(self) -> None:
+        names = [t.name for t in (*self.inputs, *self.params)]
+        if len(names) != len(set(names)):
+            raise ValueError(f"row {self.name}: input and parameter names must be distinct: {names}")
+
+    # --- what is called and checked --------------------------------------------------------
+
+    def routed(self, route: str) -> tuple[Tensor, ...]:
+        return tuple(t for t in self.inputs if t.route == route)
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    @property
+    def forward_inputs(self) -> tuple[Tensor, ...]:
+        return self.routed("forward")
+
+    @property
+    def returned_gradients(self) -> tuple[Tensor, ...]:
+        """The inputs whose gradients backward returns, in order (none for models)."""
+        if self.convention.model:
+            return ()
+        return tuple(t for t in self.forward_inputs if t.differentiable)
+
+    @property
+    def state_gradients(self) -> tuple[Tensor, ...]:
+        state = self.convention.state
+        if state is None:
+            return ()
+        return tuple(t for t in self.routed("state") if t.name in state.gradients)
+
+    def gradient_targets(self) -> list[str]:
+        """Names of every checked gradient: ``dx``, ``dh``, ``dW``, ``db`` ..."""
+        inputs = [*self.returned_gradients, *self.state_gradients]
+        return [f"d{t.name}" for t in inputs] + [f"d{p.name}" for p in self.params]
+
+    def fixed_rank(self, tensor: Tensor) -> bool:
+        """Whether the tensor's rank is fixed (so a wrong rank is malformed input)."""
+        if callable(tensor.shape):
+            return True
+        return not any(isinstance(self.dims.get(str(part)), Shape) for part in tensor.shape)
+
+    def skip_reason(self, check: str, target: str | None = None) -> str | None:
+        """Why ``check`` (or one of its targets) does not apply to this row, if it does not."""
+        if check in self.not_applicable:
+            return self.not_applicable[check]
+        if target is not None:
+            return self.not_applicable.get(f"{check}:{target}")
+        return None
+
+    @property
+    def tolerance_factor(self) -> float:
+        return self.tolerance.factor if self.tolerance is not None else 1.0
+
+    # --- cases -----------------------------------------------------------------------------
+
+    def axes(self, regimes: tuple[str, ...] | None = None) -> list[Axis]:
+        """The case axes: from the dims, the inputs' kinds and the convention. ``regimes``
+        replaces the values of the regime axis (a check's own regimes)."""
+        axes: dict[str, Axis] = {}
+        for axis in (
+            *dims_axes(self.dims),
+            *(a for t in self.inputs if t.route != "hidden" for a in t.kind.axes()),
+            *self.convention.axes(),
+        ):
+            axes.setdefault(axis.name, axis)
+        if "regime" in axes and regimes is not None:
+            axes["regime"] = Axis("regime", regimes)
+        return list(axes.values())
+
+    def cases(self, regimes: tuple[str, ...] | None = None) -> list[Case]:
+        return enumerate_cases(self.axes(regimes))
+
+    def case_from_json(self, data: Mapping[str, Any]) -> Case:
+        return case_from_json(data, self.axes(("moderate", "zeros", "extreme")))
 
 
 @dataclass(frozen=True)
@@ -71,25 +189,25 @@ class ExampleSpec:
     """What Hypothesis drew for one example; enough to rebuild it exactly (see ``examples.py``)."""
 
     dims: Dims
-    regime: str
-    labels: str  # "indices", "one_hot" or "-" (no labels)
+    case: Case
     seed: int
 
     def to_json(self) -> dict[str, Any]:
         dims = {k: list(v) if isinstance(v, tuple) else v for k, v in self.dims.items()}
-        return {"dims": dims, "regime": self.regime, "labels": self.labels, "seed": self.seed}
+        return {"dims": dims, "case": self.case.to_json(), "seed": self.seed}
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ExampleSpec:
+    def from_json(cls, data: Mapping[str, Any], row: Row) -> ExampleSpec:
         dims = {k: tuple(v) if isinstance(v, list) else v for k, v in data["dims"].items()}
-        return cls(dims, str(data["regime"]), str(data["labels"]), int(data["seed"]))
+        return cls(dims, row.case_from_json(data.get("case", {})), int(data["seed"]))
 
 
 @dataclass(frozen=True)
 class Example:
-    """A materialised example in float64 (labels as int64 indices or float64 one-hot).
+    """A materialised example in float64 (labels and indices as int64, one-hot as float64).
 
-    ``douts`` are the upstream gradients, one per output (a 0-d array for a loss).
+    ``inputs`` holds every input of the row whatever its route; ``douts`` are the
+    upstream gradients, one per output (a 0-d array for a loss).
     """
 
     spec: ExampleSpec
@@ -101,65 +219,25 @@ class Example:
     def dims(self) -> Dims:
         return self.spec.dims
 
-
-@dataclass(frozen=True)
-class Malformation:
-    """One kind of bad input derived from a valid example.
-
-    ``make(example)`` returns the example with one thing broken; ``stage`` says
-    where the error must be raised: ``"construct"`` (bad params), ``"forward"``
-    (bad inputs) or ``"backward"`` (bad dout). The error message must mention
-    ``argument``. ``applies(example)`` rules out examples where the change is
-    not malformed (e.g. broadcasting along a dimension that is already 1).
-    """
-
-    argument: str
-    kind: str
-    make: Callable[[Example], Example]
-    stage: str = "forward"
-    applies: Callable[[Example], bool] = lambda example: True
-
     @property
-    def target(self) -> str:
-        return f"{self.argument}:{self.kind}"
+    def case(self) -> Case:
+        return self.spec.case
 
+    def value(self, name: str) -> Array:
+        return self.inputs[name]
 
-@dataclass(frozen=True)
-class Row:
-    """One layer (or node, loss, model) under test: the single place that says what is checked.
+    def with_input(self, name: str, value: Array) -> Example:
+        return dataclasses.replace(self, inputs={**self.inputs, name: value})
 
-    - ``name``: the class name looked up in the implementation under test;
-    - ``dims``: draws the sizes of an example (through a labelled :class:`Draw`);
-    - ``inputs`` / ``params``: what ``forward`` takes and what the constructor takes;
-    - ``build(cls, params, dims)``: the book's constructor call;
-    - ``reference(inputs, params, dims)``: the PyTorch float64 reference (torch tensors in,
-      torch tensor or tuple out);
-    - ``regimes``: value regimes to draw from (moderate and zeros by default; extreme added
-      for rows where numerical stability matters);
-    - ``kinks``: per input, the distance of each element to the nearest point where the layer
-      is not differentiable;
-    - ``malformed``: bad inputs beyond those derived from ``inputs`` and ``params``;
-    - ``not_applicable``: checks that do not apply to the row, with the reason.
-    """
+    def with_inputs(self, values: Mapping[str, Array]) -> Example:
+        return dataclasses.replace(self, inputs={**self.inputs, **values})
 
-    name: str
-    kind: Kind
-    dims: Callable[[Draw], Dims]
-    inputs: tuple[Tensor, ...]
-    reference: Callable[..., Any]
-    params: tuple[Tensor, ...] = ()
-    build: Callable[[type, list[Array], Dims], Any] = lambda cls, params, dims: cls(*params)
-    regimes: tuple[str, ...] = ("moderate", "zeros")
-    kinks: Mapping[str, Callable[[Array], Array]] = field(default_factory=dict)
-    malformed: tuple[Malformation, ...] = ()
-    not_applicable: Mapping[str, str] = field(default_factory=dict)
+    def with_param(self, name: str, value: Array) -> Example:
+        return dataclasses.replace(self, params={**self.params, name: value})
 
-    @property
-    def differentiable_inputs(self) -> tuple[Tensor, ...]:
-        if self.kind is Kind.MODEL:
-            return ()
-        return tuple(t for t in self.inputs if t.differentiable)
+    def with_dims(self, **changes: Any) -> Example:
+        spec = dataclasses.replace(self.spec, dims={**self.dims, **changes})
+        return dataclasses.replace(self, spec=spec)
 
-    def gradient_targets(self) -> list[str]:
-        """Names of every checked gradient: ``dx``, ``dy``, ``dW``, ``db`` ..."""
-        return [f"d{t.name}" for t in self.differentiable_inputs] + [f"d{p.name}" for p in self.params]
+    def with_douts(self, douts: tuple[Array, ...]) -> Example:
+        return dataclasses.replace(self, douts=douts)

@@ -1,4 +1,4 @@
-"""Check 7: malformed input gets a clear error.
+"""Check: malformed input gets a clear error.
 
 Each malformation of the row (see ``conformance.malformations``) must make the
 layer raise ``ValueError`` or ``TypeError`` whose message names the layer
@@ -17,24 +17,35 @@ import numpy as np
 from conformance import invoke
 from conformance.checks.context import Context
 from conformance.invoke import ImplementationRaised, ProtocolViolation
-from conformance.malformations import derived
+from conformance.malformations import Malformation, derived
 from conformance.measurement import Measurement
-from conformance.spec import Example, Kind, Malformation
+from conformance.spec import Example
 
 NAME = "bad_input"
+REGIMES = ("moderate",)
 
 
 def run(ctx: Context) -> list[Measurement]:
-    return [_measure(ctx, m) for m in derived(ctx.row) if m.applies(ctx.example)]
+    measurements = []
+    for malformation in derived(ctx.row):
+        reason = ctx.row.skip_reason(NAME, malformation.target)
+        if reason:
+            measurements.append(
+                ctx.measurement(NAME, malformation.target, "float64", "skipped", detail=reason)
+            )
+        elif malformation.applies(ctx.example):
+            measurements.append(_measure(ctx, malformation))
+    return measurements
 
 
 def _attempt(ctx: Context, bad: Example) -> Any:
     """Construct, forward and backward with the malformed example exactly as drawn (no casting)."""
     row = ctx.row
-    layer = invoke.construct(row, ctx.cls, bad, [bad.params[p.name] for p in row.params])
-    result = invoke.forward(row, layer, [bad.inputs[t.name] for t in row.inputs])
-    douts = list(bad.douts) if row.kind is Kind.LAYER else [bad.douts[0]]
-    invoke.backward(row, layer, douts)
+    instance = invoke.construct(row, ctx.cls, bad, np.float64, params=dict(bad.params), valid=False)
+    values = {t.name: bad.inputs[t.name] for t in row.inputs if t.route != "construct"}
+    result = invoke.forward(row, instance, values)
+    douts = [bad.douts[0]] if row.convention.scalar_output else list(bad.douts)
+    invoke.backward(row, instance, douts)
     return result
 
 

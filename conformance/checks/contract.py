@@ -1,12 +1,24 @@
-"""Check 6: the protocol contract of DESIGN.md §3, on one example in float64.
+"""Check: the protocol contract of DESIGN.md §3, on one example in float64.
 
-- ``params_grads``: params and grads are parallel lists with matching shapes and dtypes;
+Each item is one target, and each protocol defect is reported here, once, naming
+the attribute or argument (the numeric checks work around it, so that it never
+hides a gradient):
+
+- ``params_grads``: ``params`` and ``grads`` are parallel lists with matching
+  shapes and dtypes (``no attribute params (found parmas)``, ``grads is an
+  ndarray, expected a list of arrays``);
+- ``params_given``: a layer built from its parameters keeps the arrays it was
+  given (weights are shared by identity);
 - ``grads_in_place``: backward writes into the same grads arrays (and keeps the params arrays);
 - ``params_unchanged``: forward and backward leave parameter values alone;
-- ``no_mutation:<arg>``: no input and no upstream gradient is modified;
+- ``gradient_attributes``: a stateful layer leaves its state gradients (``dh``);
+- ``no_mutation:<arg>``: no input, state or upstream gradient is modified (the
+  detail says by which call and where);
+- ``backward_draws_nothing``: a layer with random draws makes none in backward;
 - ``deterministic``: a second layer built the same way gives the same results;
-- ``second_call_replaces``: after forward/backward on other values, the layer gives what a
-  fresh layer gives on those values;
+- ``second_call_replaces``: after forward/backward on other values, the layer gives
+  what a fresh layer gives on those values (a stateful layer is given the same
+  state, as the case says);
 - ``results_kept``: arrays returned by the first call are not overwritten by the second;
 - ``backward_overwrites``: a repeated backward gives the same gradients (written, not added).
 
@@ -16,93 +28,153 @@ bit for bit: BLAS kernels may round differently for differently aligned copies.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from conformance import invoke
 from conformance.checks.context import Context
-from conformance.invoke import ImplementationRaised, ProtocolViolation
+from conformance.invoke import ImplementationRaised, Instance, ProtocolViolation, Unavailable
 from conformance.measurement import Measurement
-from conformance.numerics import compare
-from conformance.spec import Array, Example
+from conformance.numerics import Array, compare
+from conformance.spec import Example
 
 NAME = "contract"
+REGIMES = ("moderate", "zeros")
 
 
 class _Call:
-    """One forward + backward on a layer, with what the contract needs kept aside."""
+    """One forward + backward on a layer with the arrays handed over as they are, and
+    what the contract needs kept aside."""
 
-    def __init__(self, ctx: Context, layer: Any, example: Example) -> None:
+    def __init__(self, ctx: Context, instance: Instance, example: Example) -> None:
         row = ctx.row
-        self.args = invoke.cast_inputs(example, row, np.float64)
-        self.douts = invoke.cast_douts(example, row, np.float64)
-        self.args_before = [a.copy() for a in self.args]
-        self.douts_before = [np.copy(d) for d in self.douts]
-        self.outputs = invoke.forward(row, layer, self.args)
+        self.values = invoke.cast_values(row, example, np.float64)
+        self.douts = invoke.cast_douts(row, example, np.float64)
+        before = {k: v.copy() for k, v in self.values.items()}
+        douts_before = [np.copy(d) for d in self.douts]
+        self.outputs = invoke.forward(row, instance, self.values, copies=False)
+        self.mutated = _mutations(before, self.values, "forward")
+        after_forward = {k: v.copy() for k, v in self.values.items()}
         self.outputs_copy = [o.copy() for o in self.outputs]
-        self.input_grads = invoke.backward(row, layer, self.douts)
+        self.draws_before = _random_state(instance)
+        gradients = invoke.backward(row, instance, self.douts, copies=False)
+        self.draws_after = _random_state(instance)
+        self.mutated |= {
+            k: v
+            for k, v in _mutations(after_forward, self.values, "backward").items()
+            if k not in self.mutated
+        }
+        for i, (a, b) in enumerate(zip(douts_before, self.douts, strict=True)):
+            if not np.array_equal(a, b):
+                self.mutated[f"dout{i if len(self.douts) > 1 else ''}"] = "modified by backward" + _where(
+                    a, b
+                )
+        self.input_grads = {k: v for k, v in gradients.items() if not isinstance(v, Unavailable)}
+        self.unavailable = {k: v for k, v in gradients.items() if isinstance(v, Unavailable)}
         self.input_grads_copy = {k: v.copy() for k, v in self.input_grads.items()}
-        self.param_grads = invoke.param_grads(row, layer)
+        self.param_grads = {
+            k: v for k, v in invoke.param_grads(row, instance).items() if not isinstance(v, Unavailable)
+        }
 
     def results(self) -> list[Array]:
         return [*self.outputs_copy, *self.input_grads_copy.values(), *self.param_grads.values()]
 
 
+def _mutations(before: dict[str, Array], after: dict[str, Array], call: str) -> dict[str, str]:
+    return {
+        name: f"modified by {call}" + _where(before[name], after[name])
+        for name in before
+        if not np.array_equal(before[name], after[name], equal_nan=True)
+    }
+
+
+def _where(before: Any, after: Any) -> str:
+    """`` at [0, 2] (0.5 -> 0)``: the first element that changed."""
+    a, b = np.asarray(before), np.asarray(after)
+    if a.shape != b.shape:
+        return f" (shape {a.shape} -> {b.shape})"
+    changed = np.argwhere(~((a == b) | (np.isnan(a) & np.isnan(b)) if a.dtype.kind == "f" else a == b))
+    if not len(changed):
+        return ""
+    index = tuple(int(i) for i in changed[0])
+    return f" at {list(index)} ({a[index]:.6g} -> {b[index]:.6g})"
+
+
+def _random_state(instance: Instance) -> Any:
+    if not instance.seeded:
+        return None
+    global_state = np.random.get_state(legacy=False)  # noqa: NPY002 - the book's layers draw from it
+    own = instance.generator.bit_generator.state if instance.generator is not None else None
+    return (global_state["state"]["pos"], global_state["state"]["key"].tobytes(), repr(own))
+
+
 def run(ctx: Context) -> list[Measurement]:
-    try:
-        return _run(ctx)
-    except (ImplementationRaised, ProtocolViolation) as error:
-        return [ctx.raised(NAME, "float64", error)]
-
-
-def _run(ctx: Context) -> list[Measurement]:
-    row, example = ctx.row, ctx.example
     out: list[Measurement] = []
 
     def verdict(target: str, problem: str) -> None:
         out.append(ctx.measurement(NAME, target, "float64", "fail" if problem else "pass", detail=problem))
 
-    def build() -> Any:
-        return invoke.construct(row, ctx.cls, example, invoke.cast_params(example, row, np.float64))
+    try:
+        _run(ctx, verdict)
+    except (ImplementationRaised, ProtocolViolation) as error:
+        out.append(ctx.raised(NAME, "float64", error))
+    return out
 
-    layer = build()
-    verdict("params_grads", _parallel(layer, len(row.params)))
-    if out[-1].failed:
-        return out  # nothing else can be checked without parallel params and grads
-    params_before = [np.array(p) for p in layer.params]
-    param_ids, grad_ids = [id(p) for p in layer.params], [id(g) for g in layer.grads]
 
-    first = _Call(ctx, layer, example)
-    verdict(
-        "grads_in_place",
-        _same_objects(layer.grads, grad_ids, "grads") or _same_objects(layer.params, param_ids, "params"),
-    )
-    changed = [
-        p.name
-        for p, a, b in zip(row.params, params_before, layer.params, strict=True)
-        if not np.array_equal(a, b)
-    ]
-    verdict("params_unchanged", f"forward/backward changed {', '.join(changed)}" if changed else "")
-    for tensor, before, after in zip(row.inputs, first.args_before, first.args, strict=True):
+def _run(ctx: Context, verdict: Callable[[str, str], None]) -> None:
+    row, example = ctx.row, ctx.example
+
+    def build() -> Instance:
+        return invoke.construct(row, ctx.cls, example, np.float64)
+
+    instance = build()
+    layer = instance.layer
+    problem = _parallel(row, instance)
+    verdict("params_grads", problem)
+    readable = not problem
+    if readable and instance.passed:
+        verdict("params_given", _given(instance))
+    params_before = [np.array(p) for p in layer.params] if readable else []
+    param_ids = [id(p) for p in layer.params] if readable else []
+    grad_ids = [id(g) for g in layer.grads] if readable else []
+
+    first = _Call(ctx, instance, example)
+    if readable:
         verdict(
-            f"no_mutation:{tensor.name}",
-            "" if np.array_equal(before, after) else f"{tensor.name} was modified",
+            "grads_in_place",
+            _same_objects(layer.grads, grad_ids, "grads") or _same_objects(layer.params, param_ids, "params"),
         )
-    mutated = [
-        i
-        for i, (a, b) in enumerate(zip(first.douts_before, first.douts, strict=True))
-        if not np.array_equal(a, b)
-    ]
-    verdict("no_mutation:dout", f"dout {mutated} modified by backward" if mutated else "")
+        changed = [
+            p.name
+            for p, a, b in zip(row.params, params_before, layer.params, strict=False)
+            if not np.array_equal(a, b)
+        ]
+        verdict("params_unchanged", f"forward/backward changed {', '.join(changed)}" if changed else "")
+    if row.state_gradients:
+        missing = [u.reason for u in first.unavailable.values() if u.defect]
+        verdict("gradient_attributes", "; ".join(missing))
+    for tensor in row.inputs:
+        if tensor.route in ("forward", "state"):
+            found = first.mutated.get(tensor.name, "")
+            verdict(f"no_mutation:{tensor.name}", f"{tensor.name} {found}" if found else "")
+    douts = {k: v for k, v in first.mutated.items() if k.startswith("dout")}
+    verdict("no_mutation:dout", "; ".join(f"{k} {v}" for k, v in douts.items()))
+    if instance.seeded:
+        redrawn = first.draws_before != first.draws_after
+        verdict(
+            "backward_draws_nothing",
+            "backward drew random numbers (the mask must be the forward's)" if redrawn else "",
+        )
 
     tolerance = ctx.tolerance(np.float64)
     verdict("deterministic", _agree(first.results(), _Call(ctx, build(), example).results(), tolerance))
 
     other = ctx.sibling_example()
-    second = _Call(ctx, layer, other)
-    verdict("second_call_replaces", _agree(second.results(), _Call(ctx, build(), other).results(), tolerance))
+    second = _Call(ctx, _rebind(instance, other), other)
+    fresh = _Call(ctx, invoke.construct(row, ctx.cls, other, np.float64), other)
+    verdict("second_call_replaces", _agree(second.results(), fresh.results(), tolerance))
     kept = [
         f"out{i}"
         for i, (o, c) in enumerate(zip(first.outputs, first.outputs_copy, strict=True))
@@ -115,27 +187,52 @@ def _run(ctx: Context) -> list[Measurement]:
         "results_kept",
         f"{', '.join(kept)} returned by the first call overwritten by the second" if kept else "",
     )
-
-    again = invoke.backward(row, layer, second.douts)
-    repeated = [*again.values(), *invoke.param_grads(row, layer).values()]
+    again = invoke.backward(row, instance, second.douts)
+    repeated = [v for v in again.values() if not isinstance(v, Unavailable)]
+    repeated += [v for v in invoke.param_grads(row, instance).values() if not isinstance(v, Unavailable)]
     verdict(
         "backward_overwrites",
         _agree([*second.input_grads_copy.values(), *second.param_grads.values()], repeated, tolerance),
     )
-    return out
 
 
-def _parallel(layer: Any, expected: int) -> str:
-    params, grads = getattr(layer, "params", None), getattr(layer, "grads", None)
-    if not isinstance(params, list) or not isinstance(grads, list):
-        return f"params and grads must be lists; got {type(params).__name__} and {type(grads).__name__}"
-    if len(params) != expected or len(grads) != expected:
-        return f"{len(params)} params and {len(grads)} grads; expected {expected} of each"
+def _rebind(instance: Instance, example: Example) -> Instance:
+    """The same layer, driven with another example (its case, state and draws)."""
+    instance.example = example
+    return instance
+
+
+def _parallel(row: Any, instance: Instance) -> str:
+    layer, name = instance.layer, instance.name
+    for attribute in ("params", "grads"):
+        if not hasattr(layer, attribute):
+            return f"no attribute {attribute}{invoke.near_miss_attribute(layer, attribute)}"
+        value = getattr(layer, attribute)
+        if not isinstance(value, list):
+            return f"{name}.{attribute} is {invoke.describe(value)}, expected a list of arrays"
+    params, grads = layer.params, layer.grads
+    if len(params) != len(grads):
+        return f"{len(params)} params and {len(grads)} grads; they must be parallel lists"
     for i, (p, g) in enumerate(zip(params, grads, strict=True)):
         if not isinstance(g, np.ndarray) or not isinstance(p, np.ndarray):
             return f"params[{i}] and grads[{i}] must be arrays"
         if p.shape != g.shape or p.dtype != g.dtype:
             return f"grads[{i}] is {g.dtype}{list(g.shape)} but params[{i}] is {p.dtype}{list(p.shape)}"
+        if g is p or np.shares_memory(g, p):
+            return f"grads[{i}] shares memory with params[{i}]"
+    reading = invoke.read_params(row, layer)
+    return reading.problem
+
+
+def _given(instance: Instance) -> str:
+    """A layer built from its parameters must keep (share) the arrays it was given."""
+    params = instance.layer.params
+    lost = [name for name, given in instance.passed.items() if not any(p is given for p in params)]
+    if lost:
+        return (
+            f"params does not hold the {', '.join(lost)} passed to the constructor (a copy?); weights are"
+            " shared by identity, so keep the arrays given"
+        )
     return ""
 
 

@@ -1,4 +1,4 @@
-"""Check 2: every input and parameter gradient against ``torch.autograd``, both in float64.
+"""Check: every input, state and parameter gradient against ``torch.autograd``, both in float64.
 
 Elements exactly at a kink (ReLU at 0) are not judged: any value between the
 one-sided derivatives is a valid subgradient there.
@@ -12,14 +12,15 @@ from conformance import invoke
 from conformance.checks.context import Context
 from conformance.invoke import ImplementationRaised, ProtocolViolation
 from conformance.measurement import Measurement
-from conformance.numerics import compare
 
 NAME = "gradient"
+REGIMES = ("moderate", "zeros")
 
 
 def run(ctx: Context) -> list[Measurement]:
     try:
         actual = invoke.run(ctx.row, ctx.cls, ctx.example, np.float64)
+        reference = ctx.reference
     except (ImplementationRaised, ProtocolViolation) as error:
         return [ctx.raised(NAME, "float64", error)]
     tolerance = ctx.tolerance(np.float64)
@@ -31,8 +32,16 @@ def run(ctx: Context) -> list[Measurement]:
             if at_kink is not None and at_kink.any()
             else ""
         )
-        comparison = compare(
-            actual.gradient(target), ctx.reference.gradient(target), tolerance, exclude=at_kink
+        measurements.append(
+            ctx.compare_gradient(
+                NAME,
+                target,
+                "float64",
+                actual.gradient(target),
+                reference.gradient(target),
+                tolerance,
+                exclude=at_kink,
+                detail=detail,
+            )
         )
-        measurements.append(ctx.compared(NAME, target, "float64", comparison, detail=detail))
     return measurements

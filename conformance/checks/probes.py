@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from conformance import invoke
 from conformance.checks.context import Context
-from conformance.invoke import ProtocolViolation
-from conformance.numerics import FD_STEP, Loss
-from conformance.spec import Array
+from conformance.invoke import ProtocolViolation, Unavailable
+from conformance.numerics import FD_STEP, Array, Loss
 
 
 @dataclass(frozen=True)
 class Probe:
     target: str  # "dx", "dW" ...
-    array: Array  # perturbed in place: an input argument, or the layer's own parameter array
+    array: Array  # perturbed in place: an input value the calls copy, or the layer's own parameter array
     distance: Array | None  # distance of each element to the nearest kink, if any
+    skip: str = ""  # why this gradient cannot be probed here (reported as skipped)
 
     @property
     def near_kink(self) -> Array | None:
@@ -28,24 +27,31 @@ class Probe:
         return None if self.distance is None else self.distance < 2 * FD_STEP
 
 
-def probes(ctx: Context, layer: Any, args: list[Array]) -> list[Probe]:
-    """One probe per differentiable input (in ``args``) and per parameter (in ``layer.params``)."""
-    found = []
-    for index, tensor in enumerate(ctx.row.inputs):
-        if tensor in ctx.row.differentiable_inputs:
-            found.append(Probe(f"d{tensor.name}", args[index], ctx.kink_distance(tensor.name)))
-    params = getattr(layer, "params", None)
-    if not isinstance(params, (list, tuple)) or len(params) != len(ctx.row.params):
-        raise ProtocolViolation(
-            f"params holds {len(params) if isinstance(params, (list, tuple)) else params!r}; "
-            f"expected {len(ctx.row.params)} arrays"
+STATE_NOT_AN_INPUT = (
+    "the layer is built with stateful=False here and starts from zeros whatever the state holds,"
+    " so the state cannot be perturbed; it is probed in the set_state case"
+)
+
+
+def probes(ctx: Context, instance: invoke.Instance, values: dict[str, Array]) -> list[Probe]:
+    """One probe per returned input gradient, state gradient and parameter."""
+    row = ctx.row
+    found = [Probe(f"d{t.name}", values[t.name], ctx.kink_distance(t.name)) for t in row.returned_gradients]
+    for tensor in row.state_gradients:
+        settable = ctx.example.case.get("state") == "set"
+        found.append(
+            Probe(f"d{tensor.name}", values[tensor.name], None, "" if settable else STATE_NOT_AN_INPUT)
         )
-    for spec, array in zip(ctx.row.params, params, strict=True):
-        if not isinstance(array, np.ndarray) or array.dtype != np.float64:
-            raise ProtocolViolation(
-                f"params entry for {spec.name} is not a float64 array: {type(array).__name__}"
-            )
-        found.append(Probe(f"d{spec.name}", array, None))
+    if row.params:
+        params, _ = invoke.live_params(row, instance)
+        for spec in row.params:
+            array = params[spec.name]
+            if array.dtype != np.float64:
+                raise ProtocolViolation(
+                    f"{instance.name}'s parameter {spec.name} is {array.dtype};"
+                    " it was built from float64 arrays"
+                )
+            found.append(Probe(f"d{spec.name}", array, None))
     return found
 
 
@@ -60,7 +66,7 @@ class Perturbation:
     the implementation's gradients, a probe per gradient, the scalarised loss
     L = sum(dout * out) over the probes' arrays, and sum|dout * out| (its rounding scale)."""
 
-    gradients: Callable[[str], Array]
+    gradients: Callable[[str], Array | Unavailable]
     probes: list[Probe]
     loss: Loss
     magnitude: float
@@ -70,9 +76,9 @@ def perturbation(ctx: Context) -> Perturbation:
     """Raises ImplementationRaised / ProtocolViolation when the implementation does."""
     row, example = ctx.row, ctx.example
     actual = invoke.run(row, ctx.cls, example, np.float64)
-    layer = invoke.construct(row, ctx.cls, example, invoke.cast_params(example, row, np.float64))
-    args = invoke.cast_inputs(example, row, np.float64)
+    instance = invoke.construct(row, ctx.cls, example, np.float64)
+    values = invoke.cast_values(row, example, np.float64)
     douts = list(example.douts)
-    loss = invoke.scalarized_loss(row, layer, args, douts)
-    magnitude = invoke.loss_magnitude(row, layer, args, douts)
-    return Perturbation(actual.gradient, probes(ctx, layer, args), loss, magnitude)
+    loss = invoke.scalarized_loss(row, instance, values, douts)
+    magnitude = invoke.loss_magnitude(row, instance, values, douts)
+    return Perturbation(actual.gradient, probes(ctx, instance, values), loss, magnitude)

@@ -1,4 +1,4 @@
-"""Check 4: the Taylor remainder |L(x + h v) - L(x) - h <g, v>| must shrink like h^2.
+"""Check: the Taylor remainder |L(x + h v) - L(x) - h <g, v>| must shrink like h^2.
 
 For the implementation's gradient g and a random direction v, a right g leaves
 a remainder of order h^2 (log-log slope ~2), a wrong one of order h (slope ~1):
@@ -16,19 +16,20 @@ import numpy as np
 
 from conformance.checks.context import Context
 from conformance.checks.probes import Probe, direction_rng, perturbation
-from conformance.invoke import ImplementationRaised, ProtocolViolation
+from conformance.invoke import ImplementationRaised, ProtocolViolation, Unavailable
 from conformance.measurement import Measurement
 from conformance.numerics import (
     TAYLOR_DIRECTIONS,
     TAYLOR_SLOPE_THRESHOLD,
     TAYLOR_STEPS,
+    Array,
     Loss,
     taylor_noise,
     taylor_remainders,
 )
-from conformance.spec import Array
 
 NAME = "taylor"
+REGIMES = ("moderate", "zeros")
 
 KINK_CLEARANCE = 1e-3
 """Elements closer than this to a kink are left out of the direction v."""
@@ -63,7 +64,14 @@ def _directions(ctx: Context, probe: Probe) -> tuple[list[Array], float]:
     return directions, max_step
 
 
-def _measure(ctx: Context, probe: Probe, loss: Loss, noise: float, gradient: Array) -> Measurement:
+def _measure(
+    ctx: Context, probe: Probe, loss: Loss, noise: float, gradient: Array | Unavailable
+) -> Measurement:
+    if probe.skip:
+        return ctx.measurement(NAME, probe.target, "float64", "skipped", detail=probe.skip)
+    if isinstance(gradient, Unavailable):
+        return ctx.unavailable(NAME, probe.target, "float64", gradient)
+
     def measured(
         status: str, detail: str, slope: float | None = None, non_finite: bool = False
     ) -> Measurement:
@@ -78,8 +86,9 @@ def _measure(ctx: Context, probe: Probe, loss: Loss, noise: float, gradient: Arr
             non_finite=non_finite,
         )
 
-    if np.shape(gradient) != probe.array.shape:
-        return measured("fail", f"gradient of shape {np.shape(gradient)}, expected {probe.array.shape}")
+    wrong = ctx.wrong_shape(NAME, probe.target, "float64", gradient, probe.array.shape)
+    if wrong is not None:
+        return wrong
     directions, max_step = _directions(ctx, probe)
     if not directions:
         return ctx.measurement(

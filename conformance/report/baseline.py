@@ -21,10 +21,12 @@ Key = tuple[str, str, str, str]
 
 
 def _groups(report: dict[str, Any]) -> dict[Key, dict[str, Any]]:
+    """Every target of every check, by (layer, check, target, dtype)."""
     return {
-        (row["layer"], group["check"], group["target"], group["dtype"]): group
+        (row["layer"], check, target["target"], target["dtype"]): target
         for row in report.get("rows", [])
-        for group in row.get("checks", [])
+        for check, entry in row.get("checks", {}).items()
+        for target in entry.get("targets", [])
     }
 
 
@@ -35,7 +37,7 @@ def _ratio(old: float | None, new: float | None, dtype: str) -> float | None:
     return new / max(old, floor)
 
 
-SAME_EXAMPLES_KEYS = ("seed", "profile", "max_size", "hypothesis")
+SAME_EXAMPLES_KEYS = ("seed", "profile", "max_size", "caps", "hypothesis")
 
 
 def same_examples(report: dict[str, Any], baseline: dict[str, Any]) -> bool:

@@ -19,17 +19,18 @@ from typing import Any
 
 from conformance.measurement import FAILING
 from conformance.report import plots
-from conformance.report.markdown import (
-    CheckSummary,
+from conformance.report.summary import (
+    Cell,
     baseline_changes,
-    cell_measure,
+    case_line,
+    cell,
     check_columns,
     count_line,
-    describe_group,
     error_change,
     example_facts,
-    failing_groups,
+    failing_targets,
     failure_count,
+    groups_of,
     label,
     not_run_line,
     number,
@@ -39,20 +40,30 @@ from conformance.report.markdown import (
     same_example,
     short_commit,
     status_change,
-    summarize_check,
     tolerance_range,
+    unchecked_lines,
+    verdict_line,
 )
+from conformance.report.svg import STYLE as PLOT_STYLE
 
-KNOWN_STATUSES = ("pass", "fail", "error", "not_implemented", "skipped", "incomplete")
-
-INSTALL_HINT = "Plots need matplotlib: <code>pip install 'scratchnn[reports]'</code>."
+KNOWN_STATUSES = (
+    "pass",
+    "fail",
+    "error",
+    "partial",
+    "unavailable",
+    "not_implemented",
+    "signature_mismatch",
+    "skipped",
+    "incomplete",
+)
 
 STYLE = """
 :root { --pass: #1e7b34; --pass-bg: #dcf1e1; --fail: #a61b1b; --fail-bg: #f9d9d9;
   --error: #9a4a00; --error-bg: #ffe3c2; --grey: #5f6368; --grey-bg: #eceff1; --line: #d0d7de; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: #1f2328;
-  max-width: 1200px; margin: 0 auto; padding: 0 16px 48px; }
+  max-width: 1240px; margin: 0 auto; padding: 0 16px 48px; }
 h1 { font-size: 24px; margin: 0 0 4px; }
 h2 { font-size: 19px; margin-top: 32px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
 h3 { font-size: 16px; } h4 { margin: 14px 0 6px; }
@@ -66,11 +77,14 @@ header.s-incomplete { border-color: #b58100; background: #fff4ce; }
   font-size: 16px; margin: 12px 0; }
 nav a { margin-right: 14px; }
 .wide { overflow-x: auto; }
-table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
+table { border-collapse: collapse; margin: 8px 0; font-size: 13px; max-width: 100%; }
 th, td { border: 1px solid var(--line); padding: 3px 7px; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-table.matrix td { text-align: center; min-width: 92px; line-height: 1.25; }
+table.matrix { table-layout: fixed; width: 100%; font-size: 12px; }
+table.matrix th { overflow-wrap: anywhere; }
+table.matrix col.layer { width: 170px; }
+table.matrix td { text-align: center; line-height: 1.2; padding: 3px 4px; overflow-wrap: anywhere; }
 table.matrix td a { color: inherit; text-decoration: none; display: block; }
 table.matrix th.layer, table.matrix td.layer { text-align: left; }
 .measure, .margin { display: block; font-size: 12px; }
@@ -78,7 +92,11 @@ table.matrix th.layer, table.matrix td.layer { text-align: left; }
 .s-pass { background: var(--pass-bg); color: var(--pass); }
 .s-fail { background: var(--fail-bg); color: var(--fail); font-weight: 600; }
 .s-error { background: var(--error-bg); color: var(--error); font-weight: 600; }
+.s-partial, .s-unavailable, .s-signature_mismatch { background: #fff4ce; color: #7a5b00; }
 .s-not_implemented, .s-skipped, .s-other, .s-absent { background: var(--grey-bg); color: var(--grey); }
+ul.cases { margin: 4px 0 8px; padding-left: 20px; font-size: 13px; }
+ul.cases li.s-pass { background: none; }
+h3.group { margin-top: 20px; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .badge { display: inline-block; padding: 0 7px; border-radius: 10px; font-size: 12px; }
 tr.regression td { background: var(--fail-bg); }
 details.layer { border: 1px solid var(--line); border-radius: 6px; margin: 8px 0; padding: 0 12px; }
@@ -95,6 +113,7 @@ figure { margin: 10px 0; } figure svg { max-width: 100%; height: auto; }
 figcaption { color: var(--grey); font-size: 13px; }
 .note { color: var(--grey); font-style: italic; }
 .changed { background: #fff4ce; }
+.verdict { font-size: 15px; margin: 6px 0; }
 """.strip()
 
 
@@ -118,7 +137,7 @@ def render_html(report: dict[str, Any]) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_text(title)}</title>\n<style>\n{STYLE}\n</style>\n</head>\n<body>\n"
+        f"<title>{_text(title)}</title>\n<style>\n{STYLE}\n{PLOT_STYLE}\n</style>\n</head>\n<body>\n"
         + "\n".join(part for part in body if part)
         + "\n</body>\n</html>\n"
     )
@@ -154,30 +173,39 @@ def _margin(value: float | None) -> str:
     return f"{value:.2f}" if value >= 0.01 else f"{value:.1e}"
 
 
-def _table(header: list[str], rows: list[str], css_class: str = "") -> str:
+def _table(header: list[str], rows: list[str], css_class: str = "", columns: str = "") -> str:
     """A table from a header of plain words and rows already rendered as ``<tr>`` elements."""
     head = "".join(f"<th>{_text(name)}</th>" for name in header)
     return (
-        f'<div class="wide"><table{_class(css_class)}>\n<thead><tr>{head}</tr></thead>\n<tbody>\n'
+        f'<div class="wide"><table{_class(css_class)}>{columns}\n<thead><tr>{head}</tr></thead>\n<tbody>\n'
         + "\n".join(rows)
         + "\n</tbody></table></div>"
     )
 
 
 def _figure(svg: str | None, caption: str) -> str:
-    """A plot with its caption; without matplotlib, the hint that installs it."""
+    """A plot with its caption (nothing when there was nothing to draw)."""
     if svg is None:
-        return "" if plots.available() else f'<p class="note">{INSTALL_HINT}</p>'
+        return ""
     return f"<figure>\n{svg}\n<figcaption>{caption}</figcaption>\n</figure>"
 
 
 def _header(report: dict[str, Any]) -> str:
     status = str(report["summary"]["status"])
     facts = "".join(f"<span>{_text(name)} <b>{_text(value)}</b></span>" for name, value in run_facts(report))
+    verdict = verdict_line(report["summary"])
+    unchecked = unchecked_lines(report)
     return (
         f'<header class="{_status_class(status)}">\n'
         f"<h1>Conformance report: {_text(overall_status(report))}</h1>\n"
-        f'<p class="meta">{facts}</p>\n<p class="meta">{_text(count_line(report["summary"]))}</p>\n</header>'
+        f'<p class="meta">{facts}</p>\n<p class="meta">{_text(count_line(report["summary"]))}</p>\n'
+        + (f'<p class="verdict"><b>{_text(verdict)}</b></p>\n' if verdict else "")
+        + (
+            "<p>Not checked:</p><ul>" + "".join(f"<li>{_text(line)}</li>" for line in unchecked) + "</ul>\n"
+            if unchecked
+            else ""
+        )
+        + "</header>"
     )
 
 
@@ -197,78 +225,97 @@ def _navigation(with_baseline: bool) -> str:
     return "<nav>" + "".join(f'<a href="#{anchor}">{name}</a>' for anchor, name in links) + "</nav>"
 
 
+def _anchor(row: dict[str, Any]) -> str:
+    return "layer-" + "".join(ch if ch.isalnum() else "-" for ch in str(row["layer"]))
+
+
 def _matrix_section(rows: list[dict[str, Any]], checks: list[str]) -> str:
-    header = ["Layer", *checks]
-    body = [
-        f'<tr><td class="layer"><a href="#layer-{index}">{_text(row["layer"])}</a></td>'
-        + "".join(_matrix_cell(summarize_check(row, check), index) for check in checks)
-        + "</tr>"
-        for index, row in enumerate(rows)
-    ]
+    columns = '<colgroup><col class="layer">' + "<col>" * len(checks) + "</colgroup>"
+    parts = []
+    for group, members in groups_of(rows):
+        body = [
+            f'<tr><td class="layer"><a href="#{_anchor(row)}">{_text(row["layer"])}</a></td>'
+            + "".join(_matrix_cell(cell(row, check), row) for check in checks)
+            + "</tr>"
+            for row in members
+        ]
+        parts.append(
+            f'<h3 class="group">{_text(group)}</h3>\n' + _table(["Layer", *checks], body, "matrix", columns)
+        )
     legend = (
-        "Each cell: the check's status, its worst relative error over all targets and examples, and the "
-        "smallest margin (tolerance ÷ error; below 1 fails). Taylor shows the smallest fitted slope. "
-        "Hover a cell for each target; click to open the layer."
+        "Each cell: the check's status, its worst relative error over all targets, cases and examples, and "
+        "the smallest margin (tolerance ÷ error; below 1 fails); for a check that did not pass, how many of "
+        "its cases did not. Taylor shows the smallest fitted slope. Hover a cell for each target; click to "
+        "open the layer. n/a: not implemented; signature: the constructor does not take the row's "
+        "arguments; partial: some gradients could not be read (see contract); –: does not apply."
     )
     return (
         '<section id="matrix">\n<h2>Layers × checks</h2>\n'
-        + _table(header, body, "matrix")
+        + "\n".join(parts)
         + f'\n<p class="muted">{legend}</p>\n</section>'
     )
 
 
-def _matrix_cell(summary: CheckSummary | None, row_index: int) -> str:
-    if summary is None:
-        return '<td class="s-other">–</td>'
-    measure = cell_measure(summary)
-    margin = _margin(summary.margin)
-    content = _text(label(summary.status))
+def _matrix_cell(found: Cell | None, row: dict[str, Any]) -> str:
+    if found is None or found.status == "skipped":
+        title = f' title="{_text(found.message)}"' if found is not None and found.message else ""
+        return f'<td class="s-other"{title}>–</td>'
+    measure = found.measure()
+    margin = _margin(found.margin)
+    content = _text(label(found.status))
     content += f'<span class="measure">{_text(measure)}</span>' if measure else ""
-    content += f'<span class="margin">margin {_text(margin)}</span>' if margin else ""
-    title = _cell_title(summary)
+    content += f'<span class="margin">{_text(found.case_tally)}</span>' if found.case_tally else ""
+    content += (
+        f'<span class="margin">margin {_text(margin)}</span>' if margin and not found.case_tally else ""
+    )
+    title = _cell_title(found)
     return (
-        f'<td class="{_status_class(summary.status)}" title="{_text(title)}">'
-        f'<a href="#layer-{row_index}">{content}</a></td>'
+        f'<td class="{_status_class(found.status)}" title="{_text(title)}">'
+        f'<a href="#{_anchor(row)}">{content}</a></td>'
     )
 
 
-def _cell_title(summary: CheckSummary) -> str:
-    """The tooltip of a matrix cell: each group, or why the check was not run."""
-    if summary.status in ("not_implemented", "skipped") and summary.message:
-        return summary.message
-    return "\n".join(_group_line(group) for group in summary.groups)
+def _cell_title(found: Cell) -> str:
+    """The tooltip of a matrix cell: each case that did not pass, each target, or why not run."""
+    if found.status in ("not_implemented", "skipped", "signature_mismatch") and found.message:
+        return found.message
+    lines = [text for status, text in found.case_lines() if status != "pass"]
+    return "\n".join([*lines, *(_target_line(found.check, target) for target in found.targets)])
 
 
-def _error_text(group: dict[str, Any], key: str) -> str:
+def _error_text(target: dict[str, Any], key: str) -> str:
     """An error column; the maxima read NaN/inf when an example produced non-finite values."""
-    if group["non_finite"] and key != "median_rel_err":
+    if target["non_finite"] and key != "median_rel_err":
         return "NaN/inf"
-    return number(group[key])
+    return number(target[key])
 
 
-def _group_line(group: dict[str, Any]) -> str:
-    """One group in a tooltip: ``dx · float64: FAIL on 184 of 191 examples; max rel 4.05e+00 …``."""
-    parts = [f"{describe_group(group)}: {label(group['status'])}"]
-    parts[0] += f" {failure_count(group)}" if group["failures"] else f" ({group['examples']} examples)"
-    if group["non_finite"]:
-        parts.append(f"NaN or inf on {group['non_finite']} examples")
-    elif group["max_rel_err"] is not None:
-        parts.append(f"max rel {number(group['max_rel_err'])}")
-    if group["tolerance"] is not None:
-        parts.append(f"tolerance {tolerance_range(group)}")
-    if group["margin"] is not None:
-        parts.append(f"margin {_margin(group['margin'])}")
-    if group["slope"] and group["slope"]["min"] is not None:
-        parts.append(f"slope min {group['slope']['min']:.2f}")
+def _target_line(check: str, target: dict[str, Any]) -> str:
+    """One target in a tooltip: ``gradient dx · float64: FAIL on 184 of 191 examples; max rel 4.05e+00 …``."""
+    parts = [f"{check} {target['target']} · {target['dtype']}: {label(target['status'])}"]
+    parts[0] += f" {failure_count(target)}" if target["failures"] else f" ({target['examples']} examples)"
+    if target["non_finite"]:
+        parts.append(f"NaN or inf on {target['non_finite']} examples")
+    elif target["max_rel_err"] is not None:
+        parts.append(f"max rel {number(target['max_rel_err'])}")
+    if target["tolerance"] is not None and check != "taylor":
+        parts.append(f"tolerance {tolerance_range(target)}")
+    if target["margin"] is not None:
+        parts.append(f"margin {_margin(target['margin'])}")
+    if target["slope"] and target["slope"]["min"] is not None:
+        parts.append(f"slope min {target['slope']['min']:.2f}")
     return "; ".join(parts)
 
 
 def _layers_section(rows: list[dict[str, Any]], checks: list[str]) -> str:
-    details = [_layer_details(row, checks, index) for index, row in enumerate(rows)]
-    return '<section id="layers">\n<h2>Layers</h2>\n' + "\n".join(details) + "\n</section>"
+    parts = []
+    for group, members in groups_of(rows):
+        parts.append(f'<h3 class="group">{_text(group)}</h3>')
+        parts += [_layer_details(row, checks) for row in members]
+    return '<section id="layers">\n<h2>Layers</h2>\n' + "\n".join(parts) + "\n</section>"
 
 
-def _layer_details(row: dict[str, Any], checks: list[str], index: int) -> str:
+def _layer_details(row: dict[str, Any], checks: list[str]) -> str:
     status = str(row["status"])
     opened = " open" if status in FAILING else ""
     summary = (
@@ -276,65 +323,91 @@ def _layer_details(row: dict[str, Any], checks: list[str], index: int) -> str:
         f'<span class="muted">· {_text(_tally(row))}</span></summary>'
     )
     body = _layer_body(row, checks)
-    return f'<details class="layer" id="layer-{index}"{opened}>\n{summary}\n{body}\n</details>'
+    return f'<details class="layer" id="{_anchor(row)}"{opened}>\n{summary}\n{body}\n</details>'
 
 
 def _tally(row: dict[str, Any]) -> str:
-    """``5 of 7 checks pass · 9.7 s``."""
-    outcomes = row["outcomes"].values()
-    passed = sum(outcome["status"] == "pass" for outcome in outcomes)
-    return f"{passed} of {len(outcomes)} checks pass · {row['seconds']:.1f} s"
+    """``5 of 7 checks pass · 12 cases · 9.7 s``."""
+    checks = [c for c in row["checks"].values() if c["status"] != "skipped"]
+    passed = sum(c["status"] == "pass" for c in checks)
+    cases = max((len(c["cases"]) for c in checks), default=0)
+    return f"{passed} of {len(checks)} checks pass · up to {cases} cases per check · {row['seconds']:.1f} s"
 
 
 def _layer_body(row: dict[str, Any], checks: list[str]) -> str:
-    if row["status"] in ("not_implemented", "skipped"):
-        messages = dict.fromkeys(str(o["message"]) for o in row["outcomes"].values() if o.get("message"))
+    if row["status"] in ("not_implemented", "signature_mismatch", "skipped"):
+        messages = dict.fromkeys(str(c["message"]) for c in row["checks"].values() if c.get("message"))
         return "".join(f"<p>{_text(message)}</p>" for message in messages) or "<p>Nothing was measured.</p>"
     caption = (
         "Each dot is one example's largest relative error; orange lines are the tolerances; grey "
         "dots (finite differences) are the reference's own error against the same differences."
     )
     parts = [
+        _cases_of_layer(row, checks),
         _figure(plots.layer_error_distribution(row), caption),
-        _groups_table(row["checks"], checks),
+        _targets_table(row, checks),
         _row_failures(row, checks),
     ]
     return "\n".join(part for part in parts if part)
 
 
-def _groups_table(groups: list[dict[str, Any]], checks: list[str]) -> str:
-    header = ["check", "target", "dtype", "examples", "status", "max abs", "max rel", "median rel"]
-    header += ["tolerance", "margin", "noise floor (median / max)", "slope (min / median)"]
-    ordered = sorted(groups, key=lambda group: checks.index(group["check"]))
-    return _table(header, [_group_row(group) for group in ordered])
+def _cases_of_layer(row: dict[str, Any], checks: list[str]) -> str:
+    """For each check that did not pass, its cases, one line each."""
+    parts = []
+    for check in checks:
+        found = cell(row, check)
+        if found is None or not found.case_lines():
+            continue
+        items = "".join(
+            f'<li><span class="badge {_status_class(c["status"])}">{_text(label(c["status"]))}</span> '
+            f"{_text(case_line(c).split(': ', 1)[0])}"
+            + (f": {_text(c['cause'])}" if c["status"] != "pass" and c.get("cause") else "")
+            + "</li>"
+            for c in found.cases
+        )
+        parts.append(
+            f'<p><b>{_text(check)}</b> {_badge(found.status)} by case:</p><ul class="cases">{items}</ul>'
+        )
+    return "\n".join(parts)
 
 
-def _group_row(group: dict[str, Any]) -> str:
-    status = str(group["status"])
-    failures = f" {group['failures']}/{group['examples']}" if group["failures"] else ""
-    noise = group["noise_floor"]
+def _targets_table(row: dict[str, Any], checks: list[str]) -> str:
+    header = ["check · target", "examples", "status", "max rel (median)", "tolerance", "margin"]
+    header += ["noise floor (median / max)", "slope (min / median)"]
+    rows = []
+    for check in checks:
+        found = cell(row, check)
+        if found is None:
+            continue
+        rows += [_target_row(check, target) for target in found.targets]
+    return _table(header, rows) if rows else ""
+
+
+def _target_row(check: str, target: dict[str, Any]) -> str:
+    status = str(target["status"])
+    failures = f" {target['failures']}/{target['examples']}" if target["failures"] else ""
+    noise = target["noise_floor"]
+    median = _error_text(target, "median_rel_err")
     cells = [
-        f"<td>{_text(group['check'])}</td><td><code>{_text(group['target'])}</code></td>",
-        f"<td>{_text(group['dtype'])}</td>",
-        f'<td class="num">{group["examples"]}</td>',
+        f"<td>{_text(check)} <code>{_text(target['target'])}</code> {_text(target['dtype'])}</td>",
+        f'<td class="num">{target["examples"]}</td>',
         f'<td class="{_status_class(status)}">{_text(label(status) + failures)}</td>',
-        *(
-            f'<td class="num">{_error_text(group, key)}</td>'
-            for key in ("max_abs_err", "max_rel_err", "median_rel_err")
-        ),
-        f'<td class="num">{_tolerance_text(group)}</td>',
-        f'<td class="num">{_margin(group["margin"])}</td>',
+        f'<td class="num">{_error_text(target, "max_rel_err")}'
+        + (f" ({median})" if median else "")
+        + "</td>",
+        f'<td class="num">{_tolerance_text(check, target)}</td>',
+        f'<td class="num">{_margin(target["margin"])}</td>',
         f'<td class="num">{number(noise["median"])} / {number(noise["max"])}</td>' if noise else "<td></td>",
-        f"<td>{_slope_text(group['slope'])}</td>",
+        f"<td>{_slope_text(target['slope'])}</td>",
     ]
     return "<tr>" + "".join(cells) + "</tr>"
 
 
-def _tolerance_text(group: dict[str, Any]) -> str:
+def _tolerance_text(check: str, target: dict[str, Any]) -> str:
     """The Taylor check's "tolerance" is the slope threshold; the others' a relative error."""
-    if group["check"] == "taylor" and group["tolerance"] is not None:
-        return f"slope &gt; {group['tolerance']:g}"
-    return tolerance_range(group)
+    if check == "taylor" and target["tolerance"] is not None:
+        return f"slope &gt; {target['tolerance']:g}"
+    return tolerance_range(target)
 
 
 def _slope_text(slope: dict[str, Any] | None) -> str:
@@ -347,39 +420,39 @@ def _slope_text(slope: dict[str, Any] | None) -> str:
 def _row_failures(row: dict[str, Any], checks: list[str]) -> str:
     parts = []
     for check in checks:
-        summary = summarize_check(row, check)
-        if summary is not None and summary.status in FAILING:
-            parts.append(_check_failures(summary))
+        found = cell(row, check)
+        if found is not None and found.status in FAILING:
+            parts.append(_check_failures(found))
     if not parts:
         return ""
     return "<h3>Minimal failing examples</h3>\n" + "\n".join(parts)
 
 
-def _check_failures(summary: CheckSummary) -> str:
-    parts = [f"<h4>{_text(summary.check)} {_badge(summary.status)}</h4>"]
-    groups = failing_groups(summary)
+def _check_failures(found: Cell) -> str:
+    parts = [f"<h4>{_text(found.check)} {_badge(found.status)}</h4>"]
+    targets = failing_targets(found)
     previous: dict[str, Any] | None = None
-    for group in groups:
-        parts.append(_group_failure(summary.check, group, previous))
-        previous = group["minimal_failing_example"]
-    if not groups and summary.message:
-        parts.append(f"<pre>{_text(summary.message)}</pre>")
-    if summary.reproduction:
-        code = f"<pre><code>{_text(summary.reproduction)}</code></pre>"
-        parts.append(f"<p>Hypothesis replays this check's failure with:</p>\n{code}")
+    for target in targets:
+        parts.append(_target_failure(found.check, target, previous))
+        previous = target["minimal_failing_example"]
+    if not targets and found.message:
+        parts.append(f"<pre>{_text(found.message)}</pre>")
+    if found.reproduction:
+        code = f"<pre><code>{_text(found.reproduction)}</code></pre>"
+        parts.append(f"<p>Hypothesis replays the failing cases with:</p>\n{code}")
     return "\n".join(parts)
 
 
-def _group_failure(check: str, group: dict[str, Any], previous: dict[str, Any] | None) -> str:
-    status = str(group["status"])
-    name = f"{check} · {describe_group(group)}"
-    heading = f"<p><b>{_text(name)}</b> {_badge(status)} {_text(failure_count(group))}</p>"
-    example = group["minimal_failing_example"]
+def _target_failure(check: str, target: dict[str, Any], previous: dict[str, Any] | None) -> str:
+    status = str(target["status"])
+    name = f"{check} · {target['target']} · {target['dtype']}"
+    heading = f"<p><b>{_text(name)}</b> {_badge(status)} {_text(failure_count(target))}</p>"
+    example = target["minimal_failing_example"]
     body = ""
     if example is not None:
         repeated = same_example(example, previous)
-        facts = example_facts(group, example, with_input=not repeated)
-        body = "<dl>" + "".join(_fact(name, text) for name, text in facts) + "</dl>"
+        facts = example_facts(target, example, with_input=not repeated)
+        body = "<dl>" + "".join(_fact(fact, text) for fact, text in facts) + "</dl>"
         if repeated:
             body += "<p>Same example and replay command as above.</p>"
         elif example["replay"]:
@@ -403,8 +476,8 @@ def _baseline_section(baseline: dict[str, Any]) -> str:
         "A regression is a pass turned into a failure or a worst error grown more than 10×."
     )
     caption = (
-        "Worst relative error of each group, baseline against this run; the grey band is within 10×. Groups "
-        "without a relative error in either run (contract, bad input, Taylor) are not drawn."
+        "Worst relative error of each target, baseline against this run; the grey band is within 10×. "
+        "Targets without a relative error in either run (contract, bad input, Taylor) are not drawn."
     )
     parts = [
         '<section id="baseline">\n<h2>Changes since baseline</h2>',
@@ -412,7 +485,7 @@ def _baseline_section(baseline: dict[str, Any]) -> str:
         "<h3>Regressions</h3>\n" + _changes_table(regressions) if regressions else "<p>No regression.</p>",
         "<h3>Other status changes</h3>\n" + _changes_table(changes) if changes else "",
         _figure(plots.baseline_plot(baseline), caption),
-        f"<details><summary>All {len(baseline['entries'])} compared groups</summary>\n"
+        f"<details><summary>All {len(baseline['entries'])} compared targets</summary>\n"
         f"{_changes_table(baseline['entries'])}\n</details>",
         "</section>",
     ]
@@ -443,9 +516,14 @@ def _taylor_section(report: dict[str, Any]) -> str:
         f"gives 2, a wrong one 1; below {_text(threshold)} fails. “linear”: the loss was linear along "
         "every direction tried, so the first-order term is exact and no slope can be fitted."
     )
+    figures = [
+        _figure(plots.taylor_slope_plot(members, float(threshold), group), caption)
+        for group, members in groups_of(report["rows"])
+    ]
+    figures = [f for f in figures if f]
     return (
         '<section id="taylor">\n<h2>Taylor remainder slopes</h2>\n'
-        + (_figure(plots.taylor_slope_plot(report), caption) or "<p>No Taylor check ran.</p>")
+        + ("\n".join(figures) or "<p>No Taylor check ran.</p>")
         + "\n</section>"
     )
 
@@ -457,9 +535,14 @@ def _noise_floor_section(report: dict[str, Any]) -> str:
         "implementation's is. A correct gradient sits on the diagonal; a wrong one rises above it "
         "(red ×: over the tolerance)."
     )
+    figures = [
+        _figure(plots.noise_floor_plot(members, group), caption)
+        for group, members in groups_of(report["rows"])
+    ]
+    figures = [f for f in figures if f]
     return (
         '<section id="noise-floor">\n<h2>Errors against the finite-difference noise floor</h2>\n'
-        + (_figure(plots.noise_floor_plot(report), caption) or "<p>No finite-difference check ran.</p>")
+        + ("\n".join(figures) or "<p>No finite-difference check ran.</p>")
         + "\n</section>"
     )
 
@@ -495,13 +578,18 @@ def _reading_guide(tolerances: dict[str, Any]) -> str:
         return f"<code>{_constant(tolerances.get(key, 'see conformance.json'))}</code>"
 
     paragraphs = [
+        "<b>Cases.</b> A check's verdict is given per case: the categorical choices of a draw (the rank "
+        "of an input whose rank is free, the label format, the value regime, a batch of one, a single "
+        "class, train or test mode, how a stateful layer gets its state). Every case is tried on examples "
+        "of its own, so a failure in one never hides the others; the check's status is the worst of its "
+        "cases'.",
         "<b>Error measure.</b> Each measurement compares one tensor (an output or a gradient) of one "
         f"example with its reference: {constant('error_measure')}. Relative to the largest reference "
         "value, and absolute for values below 1, so entries near zero do not turn rounding into huge "
         "relative errors.",
-        "<b>Tolerances.</b> Against PyTorch (forward, gradient, float32) both sides evaluate the same "
-        f"formula and may differ by rounding only: {constant('reference_tolerance')}, with eps per dtype "
-        f"{constant('eps')}. Against central finite differences with step h = "
+        "<b>Tolerances.</b> Against PyTorch (forward, gradient, float32, stability) both sides evaluate "
+        f"the same formula and may differ by rounding only: {constant('reference_tolerance')}, with eps per "
+        f"dtype {constant('eps')}. Against central finite differences with step h = "
         f"{constant('finite_difference_step')}: {constant('finite_difference_tolerance')}, truncation "
         "plus rounding amplified by 1/h. Tensors with at most "
         f"{constant('finite_difference_elementwise_limit')} elements are differenced element by element, "

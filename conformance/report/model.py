@@ -2,35 +2,38 @@
 
 The document is plain JSON data; ``reports/README.md`` documents its schema
 (version :data:`SCHEMA_VERSION`) and ``schema.json`` states it for validators.
-Markdown and HTML are rendered from the document alone.
+Markdown and HTML are rendered from the document alone, through one summary
+model (:mod:`conformance.report.summary`).
 
-Aggregation: measurements are grouped by (layer, check, target, dtype). A
-group's status is ``fail`` if any of its measurements failed, else ``error`` if
-any errored, else ``pass`` (or ``not_implemented`` / ``skipped`` when that is
-all it has). The minimal failing example is the last failing measurement of the
-group: Hypothesis replays its shrunk example last. The worst example is the
-one that went furthest past its tolerance (or, in a passing group, came closest).
+Per layer and check, the document holds the check's status (the worst of its
+cases), its **cases** (each with its status, examples, errors, worst example and
+minimal failing example) and its **targets** (each gradient or output: errors over
+all examples, quantiles, tolerance, margin, the worst and minimal failing example,
+and a capped, evenly thinned sample of per-example errors for the plots).
+Examples count the draws checked during generation; the minimal failing example
+a case was shrunk to is recorded once more (``minimal``) and not counted again.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from conformance import numerics, records
-from conformance.measurement import FAILING, Measurement
+from conformance.measurement import FAILING, Measurement, worst_status
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
 
-SAMPLE_LIMIT = 400
-"""Per group, at most this many per-example errors are kept for the plots (evenly thinned)."""
+SAMPLE_LIMIT = 40
+"""Per target, at most this many per-example errors are kept for the plots (evenly thinned);
+every failure, the worst example and the quantiles are kept whatever the limit."""
 
-STATUS_ORDER = ("fail", "error", "pass", "skipped", "not_implemented")
-"""Worst first: a row's status is the first of these any of its checks has."""
+QUANTILES = (0.5, 0.9, 0.99)
 
 
 def tolerance_notes() -> dict[str, Any]:
@@ -52,19 +55,24 @@ def build(directory: Path) -> dict[str, Any]:
     manifest = records.read_manifest(directory)
     measurements: list[Measurement] = []
     outcomes: dict[tuple[str, str], dict[str, Any]] = {}
+    cases: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     planned: dict[tuple[str, str], None] = {}  # ordered: the collection order is the registry's
+    groups: dict[str, str] = {}
     for record in records.read(directory):
         kind = record.get("type")
         if kind == "measurement":
             measurements.append(Measurement.from_json(record))
+        elif kind == "case":
+            cases[(record["layer"], record["check"])].append(record)
         elif kind == "outcome":
             outcomes[(record["layer"], record["check"])] = record
         elif kind == "planned":
             planned.update(((layer, check), None) for layer, check in record["tests"])
+            groups |= record.get("groups", {})
     missing = [test for test in planned if test not in outcomes]
     complete = bool(manifest.get("complete", False)) and not missing
     order = [layer for layer, _ in planned]
-    rows = _rows(measurements, outcomes, missing, order)
+    rows = _rows(measurements, outcomes, cases, missing, order, groups)
     return {
         "schema_version": SCHEMA_VERSION,
         "complete": complete,
@@ -83,6 +91,9 @@ def _environment(manifest: dict[str, Any]) -> dict[str, Any]:
         "profile": profile,
         "seed": "derandomized" if profile == "ci" else manifest.get("seed", "random"),
         "max_size": manifest.get("max_size"),
+        "caps": manifest.get("caps"),
+        "checks": manifest.get("checks"),
+        "aliases": manifest.get("aliases"),
         "implementation": manifest.get("implementation"),
         "keyword": manifest.get("keyword"),
         "workers": manifest.get("workers"),
@@ -96,28 +107,35 @@ def _environment(manifest: dict[str, Any]) -> dict[str, Any]:
 def _rows(
     measurements: list[Measurement],
     outcomes: dict[tuple[str, str], dict[str, Any]],
+    cases: dict[tuple[str, str], list[dict[str, Any]]],
     missing: list[tuple[str, str]],
     order: list[str],
+    groups: dict[str, str],
 ) -> list[dict[str, Any]]:
     """One row per layer, in ``order`` (the planned tests', i.e. the registry's) first."""
-    groups: dict[str, dict[tuple[str, str, str], list[Measurement]]] = defaultdict(dict)
+    by_check: dict[tuple[str, str], list[Measurement]] = defaultdict(list)
     for m in measurements:
-        groups[m.layer].setdefault((m.check, m.target, m.dtype), []).append(m)
-    layers = list(dict.fromkeys([*order, *groups, *(layer for layer, _ in outcomes)]))
+        by_check[(m.layer, m.check)].append(m)
+    keys = list(dict.fromkeys([*outcomes, *by_check, *missing]))
+    layers = list(dict.fromkeys([*order, *(layer for layer, _ in keys)]))
     rows = []
     for layer in layers:
-        checks = [_group(key, group) for key, group in groups.get(layer, {}).items()]
-        layer_outcomes = {check: _outcome(o) for (name, check), o in outcomes.items() if name == layer}
-        for name, check in missing:
-            if name == layer:
-                layer_outcomes[check] = _not_run()
-        statuses = [o["status"] for o in layer_outcomes.values()] + [c["status"] for c in checks]
+        checks: dict[str, dict[str, Any]] = {}
+        for name, check in keys:
+            if name != layer:
+                continue
+            if (layer, check) in missing and (layer, check) not in outcomes:
+                checks[check] = _not_run()
+            else:
+                checks[check] = _check(
+                    outcomes.get((layer, check)), cases[(layer, check)], by_check[(layer, check)]
+                )
         rows.append(
             {
                 "layer": layer,
-                "status": worst_status(statuses),
-                "seconds": round(sum(o.get("seconds") or 0.0 for o in layer_outcomes.values()), 3),
-                "outcomes": layer_outcomes,
+                "group": groups.get(layer, ""),
+                "status": worst_status(c["status"] for c in checks.values()),
+                "seconds": round(sum(c["seconds"] or 0.0 for c in checks.values()), 3),
                 "checks": checks,
             }
         )
@@ -125,44 +143,102 @@ def _rows(
 
 
 def _not_run() -> dict[str, Any]:
-    message = "not run: the run was interrupted"
-    return {"status": "skipped", "examples": 0, "message": message, "reproduce": "", "seconds": 0.0}
+    return {
+        "status": "skipped",
+        "message": "not run: the run was interrupted",
+        "examples": 0,
+        "shrinks": 0,
+        "seconds": 0.0,
+        "cases": [],
+        "targets": [],
+    }
 
 
-def _outcome(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: record.get(k) for k in ("status", "examples", "message", "reproduce", "seconds")}
+def _check(
+    outcome: dict[str, Any] | None, cases: list[dict[str, Any]], measurements: list[Measurement]
+) -> dict[str, Any]:
+    by_case: dict[str, list[Measurement]] = defaultdict(list)
+    for m in measurements:
+        by_case[m.case].append(m)
+    case_entries = [_case(record, by_case.get(record["case"], [])) for record in cases]
+    status = (outcome or {}).get("status") or worst_status(c["status"] for c in case_entries)
+    targets: dict[tuple[str, str], list[Measurement]] = defaultdict(list)
+    for m in measurements:
+        if m.target != "-":
+            targets[(m.target, m.dtype)].append(m)
+    return {
+        "status": status,
+        "message": (outcome or {}).get("message", ""),
+        "examples": sum(c["examples"] for c in case_entries),
+        "shrinks": sum(c["shrinks"] for c in case_entries),
+        "seconds": (outcome or {}).get("seconds", 0.0),
+        "cases": case_entries,
+        "targets": [_target(target, dtype, group) for (target, dtype), group in targets.items()],
+    }
 
 
-def worst_status(statuses: Iterable[str]) -> str:
-    """The first of STATUS_ORDER present: fail > error > pass > skipped > not_implemented."""
-    present = set(statuses)
-    return next((s for s in STATUS_ORDER if s in present), "skipped")
+def _case(record: dict[str, Any], measurements: list[Measurement]) -> dict[str, Any]:
+    counted = [m for m in measurements if not m.minimal]
+    minimal = [m for m in measurements if m.minimal and m.status in FAILING]
+    measured = [m for m in counted if m.status in ("pass", "fail")]
+    worst = max(minimal or measured, key=_closeness, default=None)
+    rel = _finite(m.max_rel_err for m in counted)
+    abs_ = _finite(m.max_abs_err for m in counted)
+    tolerances = _finite(m.tolerance for m in counted if m.check != "taylor")
+    return {
+        "case": record["case"],
+        "values": record.get("values", {}),
+        "status": record["status"],
+        "examples": record.get("examples", 0),
+        "shrinks": record.get("shrinks", 0),
+        "seconds": record.get("seconds", 0.0),
+        "cause": record.get("cause", ""),
+        "max_abs_err": max(abs_) if abs_ else None,
+        "max_rel_err": max(rel) if rel else None,
+        "tolerance": min(tolerances) if tolerances else None,
+        "worst_example": _worst(worst),
+        "minimal_failing_example": _example(minimal[0]) if minimal else None,
+        "reproduce": record.get("reproduce", ""),
+    }
 
 
 def _finite(values: Iterable[float | None]) -> list[float]:
-    return [v for v in values if v is not None]
+    return [v for v in values if v is not None and math.isfinite(v)]
 
 
 def _rounded(value: float | None) -> float | None:
-    """4 significant digits: enough for a plot, a third of the bytes."""
-    return None if value is None else float(f"{value:.4g}")
+    """3 significant digits: enough for a plot."""
+    return None if value is None else float(f"{value:.3g}")
 
 
 def _samples(group: list[Measurement]) -> dict[str, list[float | None]]:
     """Per-example values for the plots, parallel (index i is one example; None where a check
-    does not measure that quantity), thinned evenly to at most SAMPLE_LIMIT examples."""
-    step = max(1.0, len(group) / SAMPLE_LIMIT)
-    chosen = [group[int(i * step)] for i in range(min(len(group), SAMPLE_LIMIT))]
+    does not measure that quantity), thinned evenly to at most SAMPLE_LIMIT examples, always
+    keeping the failures."""
+    failing = [m for m in group if m.status in FAILING]
+    passing = [m for m in group if m.status not in FAILING]
+    room = max(0, SAMPLE_LIMIT - len(failing))
+    step = max(1.0, len(passing) / room) if room else math.inf
+    chosen = failing[:SAMPLE_LIMIT] + (
+        [passing[int(i * step)] for i in range(min(len(passing), room))] if room else []
+    )
+    keys = {
+        "rel_err": "max_rel_err",
+        "tolerance": "tolerance",
+        "noise_floor": "noise_floor",
+        "slope": "slope",
+    }
     return {
-        "rel_err": [_rounded(m.max_rel_err) for m in chosen],
-        "tolerance": [_rounded(m.tolerance) for m in chosen],
-        "noise_floor": [_rounded(m.noise_floor) for m in chosen],
-        "slope": [_rounded(m.slope) for m in chosen],
+        name: [_rounded(getattr(m, field)) for m in chosen]
+        for name, field in keys.items()
+        if any(getattr(m, field) is not None for m in chosen)
     }
 
 
 def _example(m: Measurement) -> dict[str, Any]:
+    """A failing example as the report shows it: everything needed to read and replay it."""
     return {
+        "case": m.case,
         "example": m.example,
         "shapes": m.shapes,
         "worst_index": m.worst_index,
@@ -174,17 +250,34 @@ def _example(m: Measurement) -> dict[str, Any]:
         "noise_floor": m.noise_floor,
         "slope": m.slope,
         "status": m.status,
+        "target": m.target,
         "detail": m.detail,
         "replay": m.replay_command() if m.example else "",
     }
 
 
-def _closeness(check: str, m: Measurement) -> float:
+def _worst(m: Measurement | None) -> dict[str, Any] | None:
+    """The example that came closest to its tolerance: in full if it failed, else briefly (its
+    spec, target and numbers; ``replay`` with this spec reruns it)."""
+    if m is None:
+        return None
+    if m.status in FAILING:
+        return _example(m)
+    return {
+        "target": m.target,
+        "example": m.example,
+        "max_rel_err": m.max_rel_err,
+        "tolerance": m.tolerance,
+        "slope": m.slope,
+    }
+
+
+def _closeness(m: Measurement) -> float:
     """How close an example came to failing: error over tolerance, or for the Taylor
     test the threshold over the slope (a linear example, with no slope, is exact)."""
     if m.non_finite:
         return math.inf
-    if check == "taylor":
+    if m.check == "taylor":
         return (m.tolerance or 0.0) / m.slope if m.slope else 0.0
     return (m.max_rel_err or 0.0) / m.tolerance if m.tolerance else 0.0
 
@@ -198,61 +291,134 @@ def _margin(check: str, worst: Measurement | None) -> float | None:
     return worst.tolerance / worst.max_rel_err if worst.max_rel_err else None
 
 
-def _group(key: tuple[str, str, str], group: list[Measurement]) -> dict[str, Any]:
-    check, target, dtype = key
-    rel = _finite(m.max_rel_err for m in group)
-    abs_ = _finite(m.max_abs_err for m in group)
-    tolerances = _finite(m.tolerance for m in group)
-    noise = _finite(m.noise_floor for m in group)
-    failing = [m for m in group if m.status in FAILING]
-    measured = [m for m in group if m.status in ("pass", "fail")]
-    worst = max(failing or measured, key=lambda m: _closeness(check, m), default=None)
+def _quantiles(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    found = np.quantile(np.asarray(values), QUANTILES)
+    return {f"p{int(q * 100)}": float(v) for q, v in zip(QUANTILES, found, strict=True)}
+
+
+def _target(target: str, dtype: str, group: list[Measurement]) -> dict[str, Any]:
+    counted = [m for m in group if not m.minimal]
+    check = group[0].check
+    rel = _finite(m.max_rel_err for m in counted)
+    abs_ = _finite(m.max_abs_err for m in counted)
+    tolerances = _finite(m.tolerance for m in counted)
+    noise = _finite(m.noise_floor for m in counted)
+    failing = [m for m in counted if m.status in FAILING]
+    minimal = [m for m in group if m.minimal and m.status in FAILING]
+    measured = [m for m in counted if m.status in ("pass", "fail")]
+    worst = max(failing or measured, key=_closeness, default=None)
+    slopes = _finite(m.slope for m in measured)
     return {
-        "check": check,
         "target": target,
         "dtype": dtype,
-        "examples": len(group),
-        "status": worst_status([m.status for m in group]),
+        "examples": len(counted),
+        "status": worst_status([m.status for m in counted] or [m.status for m in group]),
         "failures": len(failing),
-        "non_finite": sum(m.non_finite for m in group),
+        "non_finite": sum(m.non_finite for m in counted),
         "max_abs_err": max(abs_) if abs_ else None,
         "max_rel_err": max(rel) if rel else None,
-        "median_rel_err": statistics.median(rel) if rel else None,
+        "median_rel_err": float(np.median(rel)) if rel else None,
+        "quantiles": _quantiles(rel),
         "tolerance": min(tolerances) if tolerances else None,
         "tolerance_max": max(tolerances) if tolerances else None,
         "margin": _margin(check, worst),
-        "noise_floor": {"max": max(noise), "median": statistics.median(noise)} if noise else None,
-        "slope": _slopes(measured) if check == "taylor" else None,
-        "worst_example": _example(worst) if worst is not None else (_example(group[-1]) if group else None),
-        "minimal_failing_example": _example(failing[-1]) if failing else None,
-        "samples": _samples(group),
-    }
-
-
-def _slopes(measured: list[Measurement]) -> dict[str, Any]:
-    """Fitted slopes; ``linear`` counts examples where L was linear along v (no slope to fit)."""
-    slopes = _finite(m.slope for m in measured)
-    return {
-        "min": min(slopes) if slopes else None,
-        "median": statistics.median(slopes) if slopes else None,
-        "linear": len(measured) - len(slopes),
+        "noise_floor": {"max": max(noise), "median": float(np.median(noise))} if noise else None,
+        "slope": (
+            {
+                "min": min(slopes) if slopes else None,
+                "median": float(np.median(slopes)) if slopes else None,
+                "linear": len(measured) - len(slopes),
+            }
+            if check == "taylor"
+            else None
+        ),
+        "worst_example": _worst(worst),
+        "minimal_failing_example": _example((minimal or failing)[0]) if (minimal or failing) else None,
+        "detail": next((m.detail for m in group if m.status not in ("pass",) and m.detail), ""),
+        "samples": _samples(counted),
     }
 
 
 def _summary(rows: list[dict[str, Any]], complete: bool, missing: list[tuple[str, str]]) -> dict[str, Any]:
-    outcome_counts: dict[str, int] = defaultdict(int)
-    for row in rows:
-        for outcome in row["outcomes"].values():
-            outcome_counts[outcome["status"]] += 1
+    check_counts: dict[str, int] = defaultdict(int)
+    case_counts: dict[str, int] = defaultdict(int)
     row_counts: dict[str, int] = defaultdict(int)
     for row in rows:
         row_counts[row["status"]] += 1
-    failed = outcome_counts.get("fail", 0) + outcome_counts.get("error", 0)
+        for check in row["checks"].values():
+            check_counts[check["status"]] += 1
+            for case in check["cases"]:
+                case_counts[case["status"]] += 1
+    failed = check_counts.get("fail", 0) + check_counts.get("error", 0)
     return {
         "status": "fail" if failed else ("pass" if complete else "incomplete"),
         "rows": len(rows),
         "row_status": dict(row_counts),
-        "checks": dict(outcome_counts),
-        "measurements": sum(c["examples"] for row in rows for c in row["checks"]),
+        "checks": dict(check_counts),
+        "cases": dict(case_counts),
+        "examples": sum(c["examples"] for row in rows for c in row["checks"].values()),
+        "shrinks": sum(c["shrinks"] for row in rows for c in row["checks"].values()),
         "not_run": [list(t) for t in missing],
+        "verdicts": verdicts(rows),
     }
+
+
+def verdicts(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """One phrase per group of checks for the final line of a run: ``every gradient agrees``;
+    ``12 bad inputs accepted, overflow in Sigmoid``."""
+    from conformance.measurement import CORRECTNESS, ROBUSTNESS
+
+    def failing(names: tuple[str, ...]) -> list[tuple[str, str]]:
+        return [
+            (row["layer"], name)
+            for row in rows
+            for name, check in row["checks"].items()
+            if name in names and check["status"] in FAILING
+        ]
+
+    ran = {name for row in rows for name, c in row["checks"].items() if c["cases"]}
+    result = {}
+    wrong = failing(CORRECTNESS)
+    if CORRECTNESS and ran & set(CORRECTNESS):
+        if not wrong:
+            result["correctness"] = "every gradient agrees"
+        else:
+            layers = list(dict.fromkeys(layer for layer, _ in wrong))
+            shown = ", ".join(
+                f"{layer} ({', '.join(c for l2, c in wrong if l2 == layer)})" for layer in layers[:6]
+            )
+            more = f" and {len(layers) - 6} more" if len(layers) > 6 else ""
+            result["correctness"] = (
+                f"{len(layers)} layer{'s' if len(layers) != 1 else ''} disagree: {shown}{more}"
+            )
+    if ran & set(ROBUSTNESS):
+        findings = []
+        accepted = sum(
+            t["failures"] > 0
+            for row in rows
+            for name, check in row["checks"].items()
+            if name == "bad_input"
+            for t in check["targets"]
+        )
+        if accepted:
+            findings.append(f"{accepted} bad input{'s' if accepted != 1 else ''} accepted or badly refused")
+        for row in rows:
+            check = row["checks"].get("stability")
+            if check and check["status"] in FAILING:
+                findings.append(f"{_stability_word(check)} in {row['layer']}")
+        result["robustness"] = (
+            ", ".join(findings) if findings else "every extreme value and bad input handled"
+        )
+    return result
+
+
+def _stability_word(check: dict[str, Any]) -> str:
+    causes = " ".join(c["cause"] for c in check["cases"] if c["status"] in FAILING)
+    for word in ("overflow", "underflow", "divide by zero", "invalid value"):
+        if word in causes:
+            return word
+    if "non-finite" in causes:
+        return "NaN or inf"
+    return "disagreement at extreme values"

@@ -52,7 +52,7 @@ def build_and_write(records: Path, out: Path, baseline: tuple[dict[str, Any], st
     if baseline is not None:
         report["baseline"] = baseline_comparison.compare(report, *baseline)
     documents = {
-        "conformance.json": json.dumps(report, indent=1, allow_nan=False) + "\n",
+        "conformance.json": json.dumps(report, allow_nan=False, separators=(",", ":")) + "\n",
         "conformance.md": render_markdown(report),
         "index.html": render_html(report),
     }

@@ -20,11 +20,17 @@ from scratchnn.functions import softmax
 
 @dataclass(frozen=True)
 class Variant:
+    """A broken class. ``caught_by``: the checks that must catch it; ``breaks``: the cases
+    (by their text) that must fail, when the bug shows in some cases only; ``holds``: cases
+    that must still pass, because the bug does not touch them."""
+
     id: str
     row: str  # the class name it replaces
     cls: type
     caught_by: tuple[str, ...]
     bug: str
+    breaks: tuple[str, ...] = ()
+    holds: tuple[str, ...] = ()
 
     def as_learner_class(self) -> type:
         """The broken class under the book's name, as a learner's module would define it
@@ -426,9 +432,7 @@ VARIANTS: tuple[Variant, ...] = (
         ("gradient", "finite_difference"),
         "x(1 - x) instead of y(1 - y)",
     ),
-    Variant(
-        "sigmoid-naive-exp", "Sigmoid", SigmoidNaiveExp, ("forward", "float32"), "1 / (1 + exp(-x)) overflows"
-    ),
+    Variant("sigmoid-naive-exp", "Sigmoid", SigmoidNaiveExp, ("stability",), "1 / (1 + exp(-x)) overflows"),
     Variant(
         "sigmoid-ignores-dout", "Sigmoid", SigmoidIgnoresDout, ("gradient", "taylor"), "backward drops dout"
     ),
@@ -468,10 +472,18 @@ VARIANTS: tuple[Variant, ...] = (
         "softmax-no-max-shift",
         "Softmax",
         SoftmaxNoMaxShift,
-        ("forward", "float32"),
+        ("stability",),
         "exp without subtracting the max",
     ),
-    Variant("softmax-backward-2d", "Softmax", SoftmaxBackward2D, ("gradient",), "backward sums over axis 1"),
+    Variant(
+        "softmax-backward-2d",
+        "Softmax",
+        SoftmaxBackward2D,
+        ("gradient",),
+        "backward sums over axis 1",
+        breaks=("rank 1 · moderate", "rank 3 · moderate", "rank 4 · moderate"),
+        holds=("rank 2 · moderate", "rank 2 · zeros"),
+    ),
     Variant(
         "softmax-backward-missing-sum",
         "Softmax",
@@ -522,7 +534,7 @@ VARIANTS: tuple[Variant, ...] = (
         "sigmoidloss-naive-log",
         "SigmoidWithLoss",
         SigmoidWithLossNaiveLog,
-        ("forward",),
+        ("stability",),
         "log(y) and log(1 - y) of a sigmoid that saturates",
     ),
     Variant(

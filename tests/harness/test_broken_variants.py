@@ -1,4 +1,5 @@
-"""The harness catches every deliberately broken variant, and names the check that caught it.
+"""The harness catches every deliberately broken variant, names the check that caught it, and
+says in which cases.
 
 Each variant is run through the harness as the implementation under test (a
 module holding just the broken class), with the ``ci`` profile's examples. The
@@ -34,7 +35,8 @@ def implementation_of(variant: Variant) -> Implementation:
 def test_the_catalog_is_large_and_covers_every_row() -> None:
     assert len(VARIANTS) >= 30
     assert len({v.id for v in VARIANTS}) == len(VARIANTS)
-    assert {v.row for v in VARIANTS} == set(ROWS_BY_NAME)
+    sampled = {name for name, row in ROWS_BY_NAME.items() if row.sampling is not None and not row.params}
+    assert {v.row for v in VARIANTS} >= set(ROWS_BY_NAME) - sampled
 
 
 CASES = [
@@ -51,8 +53,15 @@ def test_variant_is_caught(variant: Variant, check: str) -> None:
     assert outcome.status in ("fail", "error"), f"{variant.id} ({variant.bug}) escaped the {check} check"
     assert outcome.failing, "a failed outcome carries its failing measurements"
     assert all(m.layer == variant.row and m.check == check for m in outcome.failing)
-    assert variant.row in outcome.message
-    assert check in outcome.message
+    message = outcome.describe()
+    assert message.startswith(f"{variant.row} · {check}: ")
+    by_case = {case.case: case.status for case in outcome.cases}
+    for case in variant.breaks:
+        assert by_case[case] in ("fail", "error"), f"{variant.id}: case {case} reads {by_case[case]}"
+    for case in variant.holds:
+        assert by_case[case] == "pass", (
+            f"{variant.id}: case {case} reads {by_case[case]}, the bug is elsewhere"
+        )
 
 
 CONTROL = sorted({(variant.row, check) for variant in VARIANTS for check in variant.caught_by})
@@ -63,7 +72,7 @@ def test_correct_scratchnn_passes_the_same_checks(row: str, check: str) -> None:
     outcome = verify(
         ROWS_BY_NAME[row], check, Implementation((scratchnn,)), MemorySink(), CI_WITHOUT_SHRINKING
     )
-    assert outcome.status == "pass", outcome.message
+    assert outcome.status == "pass", outcome.describe()
 
 
 @pytest.mark.parametrize("variant", CORRECT_ALTERNATIVES, ids=[v.id for v in CORRECT_ALTERNATIVES])
@@ -72,4 +81,4 @@ def test_a_correct_alternative_is_not_a_false_alarm(variant: Variant, check: str
     outcome = verify(
         ROWS_BY_NAME[variant.row], check, implementation_of(variant), MemorySink(), CI_WITHOUT_SHRINKING
     )
-    assert outcome.status == "pass", outcome.message
+    assert outcome.status in ("pass", "skipped"), outcome.describe()

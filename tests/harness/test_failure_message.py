@@ -37,7 +37,8 @@ def test_message_names_everything_a_reader_needs() -> None:
     assert re.search(r"shapes +x \(\d+, \d+\) · W \(\d+, \d+\) · b \(\d+,\) · out \(\d+, \d+\)", text)
     assert re.search(r"max abs \S+ · max rel \S+ · tolerance \S+", text)
     assert re.search(r"worst +at \[\d+(, \d+)*\]: implementation \S+, reference \S+", text)
-    assert re.search(r"example +N=\d+ D=\d+ H=\d+ · regime \w+ · labels - · seed \d+", text)
+    assert re.search(r"case +N[>=]1 · (moderate|zeros)", text)
+    assert re.search(r"example +N=\d+ D=\d+ H=\d+ · seed \d+", text)
     assert "replay    python -m conformance replay Affine gradient --example " in text
     assert "@reproduce_failure" in outcome.reproduce
 

@@ -1,11 +1,4 @@
-"""The PyTorch reference of each registry row, evaluated in float64.
-
-Each function takes the row's inputs and parameters as torch tensors (by
-name) and the drawn dims, and returns the output tensor (or tuple). Where
-PyTorch has the same formulation, it is used directly; where the book's
-formulation differs, the comment says how and the reference is written from
-torch primitives.
-"""
+"""References of ``scratchnn.nodes``, ``scratchnn.layers`` and ``TwoLayerNet`` (chapter 1)."""
 
 from __future__ import annotations
 
