@@ -195,6 +195,15 @@ def _context_ids(owner: str, contexts: object, columns: int, vocab_size: int) ->
     return ids
 
 
+def _target_ids(owner: str, target: object, n: int, vocab_size: int) -> IntArray:
+    ids = _checked_indices(owner, "target", target, vocab_size)
+    if ids.shape != (n,):
+        raise check.fail_value(
+            owner, "target", f"word ids of shape ({n},), one per row of contexts", f"shape {ids.shape}"
+        )
+    return ids
+
+
 class CBOW(_Word2Vec):
     """CBOW with an Embedding input and negative sampling (section 4.3.1).
 
@@ -227,10 +236,12 @@ class CBOW(_Word2Vec):
     def forward(self, contexts: IntArray, target: IntArray) -> np.floating[Any]:
         W_in = self.params[0]
         ids = _context_ids("CBOW.forward", contexts, 2 * self.window_size, W_in.shape[0])
+        _target_ids("CBOW.forward", target, ids.shape[0], W_in.shape[0])  # before any layer changes state
         h = self.in_layer.forward(ids).sum(axis=1)
         h *= 1 / ids.shape[1]
+        loss = self.ns_loss.forward(h, target)
         self._batch = ids.shape
-        return self.ns_loss.forward(h, target)
+        return loss
 
     def backward(self, dout: float = 1) -> None:
         n, columns = check.cached("CBOW.backward", self._batch)
@@ -270,11 +281,8 @@ class SkipGram(_Word2Vec):
     def forward(self, contexts: IntArray, target: IntArray) -> np.floating[Any]:
         W_in = self.params[0]
         ids = _context_ids("SkipGram.forward", contexts, 2 * self.window_size, W_in.shape[0])
+        _target_ids("SkipGram.forward", target, ids.shape[0], W_in.shape[0])
         h = self.in_layer.forward(target)
-        if h.ndim != 2 or h.shape[0] != ids.shape[0]:
-            raise check.fail_value(
-                "SkipGram.forward", "target", f"word ids of shape ({ids.shape[0]},)", f"shape {h.shape[:-1]}"
-            )
         return self.ns_loss.forward(h, ids)
 
     def backward(self, dout: float = 1) -> None:

@@ -267,6 +267,10 @@ def test_bad_input_is_refused_by_the_model():
         cbow.forward(np.zeros((3, 4)), np.zeros(3, dtype=np.int64))
     with pytest.raises(ValueError, match=r"CBOW\.forward: contexts must be indices in \[0, 6\)"):
         cbow.forward(np.full((3, 4), 6), np.zeros(3, dtype=np.int64))
+    with pytest.raises(ValueError, match=r"CBOW\.forward: target must be word ids of shape \(3,\)"):
+        cbow.forward(np.zeros((3, 4), dtype=np.int64), np.zeros(2, dtype=np.int64))
+    with pytest.raises(ValueError, match=r"SkipGram\.forward: target must be indices in \[0, 6\)"):
+        SkipGram(6, 3, 2, corpus).forward(np.zeros((3, 4), dtype=np.int64), np.full(3, 6))
     with pytest.raises(RuntimeError, match=r"CBOW\.backward: call forward before backward"):
         CBOW(6, 3, 2, corpus).backward()
     with pytest.raises(ValueError, match=r"CBOW\.__init__: vocab_size must be a positive integer"):
