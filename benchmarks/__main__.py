@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import conformance_run, harness_cost, time_lstm, training_step, word2vec_step
+from benchmarks import conformance_run, harness_cost, rnnlm_step, time_lstm, training_step, word2vec_step
 from benchmarks.report import describe_environment, format_environment
 
 Measure = Callable[[bool], dict[str, Any]]
@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, tuple[Measure, Render]] = {
     "conformance_run": (conformance_run.measure, conformance_run.render),
     "time_lstm": (time_lstm.measure, time_lstm.render),
     "word2vec_step": (word2vec_step.measure, word2vec_step.render),
+    "rnnlm_step": (rnnlm_step.measure, rnnlm_step.render),
 }
 
 
