@@ -43,7 +43,7 @@ from benchmarks.training_step import (
     torch_blas,
     torch_default_threads,
 )
-from scratchnn.examples.addition import _openblas_thread_controls
+from scratchnn.examples.rnnlm import openblas_thread_controls
 from scratchnn.models import Rnnlm
 from scratchnn.optimizers import SGD
 from scratchnn.trainer import clip_grads, remove_duplicate
@@ -354,8 +354,8 @@ def lstm_contenders(problem: Problem, numpy_default: int, torch_default: int) ->
 # --- threads -----------------------------------------------------------------------------
 
 # NumPy's OpenBLAS thread count, read and set through the library's own functions (ctypes),
-# as scratchnn.examples.addition.blas_threads does; None where NumPy's BLAS is not OpenBLAS.
-_OPENBLAS = _openblas_thread_controls()
+# as scratchnn.examples.rnnlm.blas_threads does; None where NumPy's BLAS is not OpenBLAS.
+_OPENBLAS = openblas_thread_controls()
 
 
 def numpy_threads() -> int | None:
