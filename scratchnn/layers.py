@@ -369,18 +369,35 @@ def _scatter_add_rows(target: FloatArray, rows: IntArray, values: FloatArray) ->
     ``rows`` has shape (M,), ``values`` (M, D). ``np.add.at(target, rows, values)`` on the
     2-D array costs about 1 us per row (NumPy 2.4); on the flat view of a C-contiguous
     target, with element indices rows * D + column, ``np.add.at`` takes NumPy's 1-D fast
-    path: about 2 ns per element, 3-5x faster (600 rows of 100 float32 into (10000, 100):
-    530 us against 140 us here). The sums are those of ``np.add.at``: each element
-    accumulates in order, in the target's dtype. Also tried: sorting the rows and summing
-    repeated ones with ``np.add.reduceat`` (1 us per group) or with a one-hot matrix
-    product (fast on an idle machine, but BLAS threads made it 10-100x slower whenever
-    other processes kept the cores busy).
+    path at about 2 ns per element. When D is even, each pair of neighbouring floats is
+    also viewed as one complex number (complex64 for float32, complex128 for float64):
+    complex addition adds the two parts separately, so the result is bit for bit the
+    same, with half the elements and half the index array (1.7x faster again). Measured
+    here, 600 rows of 100 float32 into (10000, 100): 2-D ``np.add.at`` 530 us, flat 140 us.
+    Also tried: sorting the rows and summing repeated ones with ``np.add.reduceat``
+    (about 1 us per group), ``np.bincount`` per group, and a one-hot matrix product (fast
+    on an idle machine, but BLAS threads made it 10-100x slower while other processes
+    kept the cores busy). PyTorch's ``index_add_`` is still 3-5x faster than this.
     """
     if rows.shape[0] == 0:
         return
-    if not target.flags.c_contiguous:  # no flat view to write through (e.g. the gradient of W.T)
-        np.add.at(target, rows, values)
+    if not target.flags.c_contiguous or values.dtype != target.dtype:
+        np.add.at(target, rows, values)  # no flat view (e.g. the gradient of W.T), or a cast
         return
     width = target.shape[1]
+    flat_target, flat_values = target.reshape(-1), np.ascontiguousarray(values).reshape(-1)
+    if width % 2 == 0 and target.dtype in _PAIRS:
+        width //= 2
+        flat_target, flat_values = (
+            flat_target.view(_PAIRS[target.dtype]),
+            flat_values.view(_PAIRS[target.dtype]),
+        )
     flat_index = (rows.astype(np.intp)[:, None] * width + np.arange(width)).reshape(-1)
-    np.add.at(target.reshape(-1), flat_index, values.reshape(-1))
+    np.add.at(flat_target, flat_index, flat_values)
+
+
+# Two floats side by side read as the real and imaginary part of one complex number.
+_PAIRS: dict[np.dtype[Any], np.dtype[Any]] = {
+    np.dtype(np.float32): np.dtype(np.complex64),
+    np.dtype(np.float64): np.dtype(np.complex128),
+}
