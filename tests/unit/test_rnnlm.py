@@ -481,3 +481,18 @@ def test_example_saves_the_plot(capsys, tmp_path):
     assert example.main([*TINY, "--max-ratio", "1000", "--plot", str(path)]) == 0
     assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert f"perplexity plot saved to {path}" in capsys.readouterr().out
+
+
+def test_example_trains_on_ptb_files_without_a_true_perplexity(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    vocabulary = ["the", "cat", "sat", "on", "mat", "N", "<unk>", "$", "a", "dog"]
+    for name, lines in (("ptb.train.txt", 300), ("ptb.valid.txt", 80), ("ptb.test.txt", 10)):
+        text = "\n".join(" ".join(rng.choice(vocabulary, size=5)) for _ in range(lines)) + "\n"
+        (tmp_path / name).write_text(text)
+    status = example.main([*TINY, "--ptb", str(tmp_path), "--sentences", "2"])
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 0
+    assert re.match(r"^final: validation perplexity \d+\.\d\d, \d+\.\d s$", lines[-1]), lines[-1]
+    assert any(line.startswith("Rnnlm V=11 ") for line in lines)  # 10 words and <eos>
+    generated = lines[lines.index("generated:") + 1 :]
+    assert not any(word in ("N", "<unk>", "$") for line in generated for word in line.split())
