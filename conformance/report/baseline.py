@@ -20,14 +20,20 @@ REGRESSION_FACTOR = 10.0
 Key = tuple[str, str, str, str]
 
 
+WHOLE_CHECK = "(check)"
+"""The target name of a check's own status: a check can fail without any target failing
+(it raised before measuring)."""
+
+
 def _groups(report: dict[str, Any]) -> dict[Key, dict[str, Any]]:
-    """Every target of every check, by (layer, check, target, dtype)."""
-    return {
-        (row["layer"], check, target["target"], target["dtype"]): target
-        for row in report.get("rows", [])
-        for check, entry in row.get("checks", {}).items()
-        for target in entry.get("targets", [])
-    }
+    """Every check, and every target of every check, by (layer, check, target, dtype)."""
+    found: dict[Key, dict[str, Any]] = {}
+    for row in report.get("rows", []):
+        for check, entry in row.get("checks", {}).items():
+            found[(row["layer"], check, WHOLE_CHECK, "-")] = {"status": entry["status"], "max_rel_err": None}
+            for target in entry.get("targets", []):
+                found[(row["layer"], check, target["target"], target["dtype"])] = target
+    return found
 
 
 def _ratio(old: float | None, new: float | None, dtype: str) -> float | None:

@@ -192,7 +192,7 @@ def _figure(svg: str | None, caption: str) -> str:
 
 def _header(report: dict[str, Any]) -> str:
     status = str(report["summary"]["status"])
-    facts = "".join(f"<span>{_text(name)} <b>{_text(value)}</b></span>" for name, value in run_facts(report))
+    facts = " ".join(f"<span>{_text(name)} <b>{_text(value)}</b></span>" for name, value in run_facts(report))
     verdict = verdict_line(report["summary"])
     unchecked = unchecked_lines(report)
     return (
@@ -327,7 +327,9 @@ def _layer_details(row: dict[str, Any], checks: list[str]) -> str:
 
 
 def _tally(row: dict[str, Any]) -> str:
-    """``5 of 7 checks pass · 12 cases · 9.7 s``."""
+    """``5 of 7 checks pass · up to 12 cases per check · 9.7 s``."""
+    if row["status"] in ("not_implemented", "signature_mismatch"):
+        return label(row["status"])
     checks = [c for c in row["checks"].values() if c["status"] != "skipped"]
     passed = sum(c["status"] == "pass" for c in checks)
     cases = max((len(c["cases"]) for c in checks), default=0)
@@ -435,7 +437,17 @@ def _check_failures(found: Cell) -> str:
     for target in targets:
         parts.append(_target_failure(found.check, target, previous))
         previous = target["minimal_failing_example"]
-    if not targets and found.message:
+    raised = found.raised_example()
+    if raised is not None:
+        facts = example_facts({"max_abs_err": None, "max_rel_err": None}, raised, with_input=True)
+        body = "<dl>" + "".join(_fact(fact, text) for fact, text in facts) + "</dl>"
+        if raised["replay"]:
+            body += f"<pre><code>{_text(raised['replay'])}</code></pre>"
+        parts.append(
+            f'<div class="failure s-error">\n<p><b>minimal example of the first case that raised</b></p>\n'
+            f"{body}\n</div>"
+        )
+    if not targets and raised is None and found.message:
         parts.append(f"<pre>{_text(found.message)}</pre>")
     if found.reproduction:
         code = f"<pre><code>{_text(found.reproduction)}</code></pre>"

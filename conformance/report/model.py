@@ -26,6 +26,7 @@ import numpy as np
 
 from conformance import numerics, records
 from conformance.measurement import FAILING, Measurement, worst_status
+from conformance.report.summary import error_kind
 
 SCHEMA_VERSION = "2.0"
 
@@ -416,9 +417,6 @@ def verdicts(rows: list[dict[str, Any]]) -> dict[str, str]:
 
 def _stability_word(check: dict[str, Any]) -> str:
     causes = " ".join(c["cause"] for c in check["cases"] if c["status"] in FAILING)
-    for word in ("overflow", "underflow", "divide by zero", "invalid value"):
-        if word in causes:
-            return word
     if "non-finite" in causes:
         return "NaN or inf"
-    return "disagreement at extreme values"
+    return error_kind(causes) or "disagreement at extreme values"

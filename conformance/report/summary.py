@@ -116,9 +116,14 @@ class Cell:
         return f"{len(bad)} of {len(self.cases)} cases"
 
     def measure(self) -> str:
-        """The number shown next to a status: worst error, or for Taylor the smallest slope."""
+        """The number shown next to a status: worst error, or for Taylor the smallest slope; for
+        a check that failed without a failing number (it raised), the kind of error."""
         if self.status in ("not_implemented", "skipped", "signature_mismatch"):
             return ""
+        if self.status in FAILING and not any(
+            t["status"] in FAILING for t in self.targets if t["max_rel_err"] is not None or t["slope"]
+        ):
+            return error_kind(next((c["cause"] for c in self.failing_cases if c.get("cause")), ""))
         if any(t["non_finite"] for t in self.targets):
             return "NaN/inf"
         if self.min_slope is not None:
@@ -133,6 +138,15 @@ class Cell:
             return []
         return [(case["status"], case_line(case)) for case in self.cases]
 
+    def raised_example(self) -> dict[str, Any] | None:
+        """The minimal example of the first failing case that raised before measuring any
+        target (its failing targets do not show it)."""
+        for case in self.failing_cases:
+            example = case.get("minimal_failing_example")
+            if example is not None and example["target"] == "-":
+                return example
+        return None
+
     @property
     def reproduction(self) -> str:
         return "\n".join(
@@ -140,6 +154,15 @@ class Cell:
             for case in self.cases
             if case.get("reproduce")
         )
+
+
+def error_kind(cause: str) -> str:
+    """``overflow`` or ``AxisError``: the kind of a failure that stopped a check from measuring."""
+    for word in ("overflow", "underflow", "divide by zero", "invalid value"):
+        if word in cause:
+            return word
+    found = re.search(r"\b([A-Z]\w*(?:Error|Exception|Warning))\b", cause)
+    return found.group(1) if found else ""
 
 
 def case_line(case: dict[str, Any]) -> str:

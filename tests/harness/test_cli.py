@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,6 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from conformance.measurement import CHECK_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 LEARNER = "tests.harness.fixtures.broken_affine"
@@ -38,8 +41,20 @@ def test_a_broken_layer_fails_the_run_and_is_named(tmp_path: Path) -> None:
     assert "--impl tests.harness.fixtures.broken_affine" in result.stdout
     document = report_of(tmp_path)
     affine = next(r for r in document["rows"] if r["layer"] == "Affine")
-    assert affine["outcomes"]["gradient"]["status"] in ("fail", "error")
-    assert affine["outcomes"]["forward"]["status"] == "pass"
+    assert affine["checks"]["gradient"]["status"] in ("fail", "error")
+    assert affine["checks"]["forward"]["status"] == "pass"
+    # progress: one line per (row, check) as it finishes, with status, cases, examples and seconds
+    progress = [line for line in result.stdout.splitlines() if line.startswith("Affine · ")]
+    assert any(
+        re.match(r"Affine · forward +pass +4 cases +\d+ examples +[\d.]+ s", line) for line in progress
+    ), progress
+    assert any(re.match(r"Affine · gradient +error ", line) for line in progress), progress
+    # the failing check's cases, one line each (a missing transpose of a non-square W cannot even
+    # multiply), and the closing grid and verdicts
+    assert "    N>1 · moderate: ERROR ValueError in backward: shapes" in result.stdout
+    assert "at broken_affine.py:25" in result.stdout
+    assert re.search(r"^Affine +pass +ERROR \(4 of 4 cases\)", result.stdout, flags=re.MULTILINE)
+    assert "conformance: correctness: 1 layer disagree: Affine (gradient, " in result.stdout
     assert {p.name for p in tmp_path.iterdir()} >= {
         "conformance.json",
         "conformance.md",
@@ -67,20 +82,8 @@ def test_scratchnn_passes_with_two_workers_and_their_records_merge(tmp_path: Pat
     document = report_of(tmp_path)
     assert document["complete"]
     assert document["summary"]["status"] == "pass"
-    checks = {layer: set(r["outcomes"]) for r in document["rows"] for layer in [r["layer"]]}
-    assert (
-        checks["Affine"]
-        == checks["Softmax"]
-        == {
-            "forward",
-            "gradient",
-            "finite_difference",
-            "taylor",
-            "float32",
-            "contract",
-            "bad_input",
-        }
-    )
+    checks = {layer: set(r["checks"]) for r in document["rows"] for layer in [r["layer"]]}
+    assert checks["Affine"] == checks["Softmax"] == set(CHECK_NAMES)
 
 
 def test_usage_errors_have_their_own_exit_codes(tmp_path: Path) -> None:
@@ -90,16 +93,80 @@ def test_usage_errors_have_their_own_exit_codes(tmp_path: Path) -> None:
     missing = conformance("run", "--impl", "no_such_module", "--out", str(tmp_path))
     assert missing.returncode == 4
     assert "cannot import implementation module 'no_such_module'" in missing.stderr
+    unknown = conformance("run", "--checks", "speed", "--out", str(tmp_path))
+    assert unknown.returncode == 4
+    assert "unknown check 'speed'" in unknown.stderr
+    alias = conformance("run", "--alias", "Affine", "--out", str(tmp_path))
+    assert alias.returncode == 4
+    assert "an alias reads ROW=NAME" in alias.stderr
+    assert not (tmp_path / "conformance.json").exists(), "a usage error writes no report"
 
 
-def test_list_shows_rows_and_what_the_implementation_has() -> None:
+def test_a_configuration_problem_leaves_the_previous_reports_untouched(tmp_path: Path) -> None:
+    first = conformance("run", "--profile", "dev", "-k", "ReLU and forward", "--out", str(tmp_path))
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    broken = conformance("run", "-k", "ReLU", "--out", str(tmp_path), "--", "--no-such-pytest-option")
+    assert broken.returncode == 4, broken.stdout + broken.stderr
+    assert "a configuration or installation problem" in broken.stderr
+    assert "interrupted" not in broken.stdout + broken.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    assert not (tmp_path / "records.partial").exists()
+
+
+def test_correctness_apart_from_robustness_for_book_code(tmp_path: Path) -> None:
+    book = "tests.harness.fixtures.book_layers"
+    correct = conformance(
+        "run",
+        "--impl",
+        book,
+        "--checks",
+        "correctness",
+        "-k",
+        "Sigmoid and not Loss",
+        "--profile",
+        "ci",
+        "--out",
+        str(tmp_path),
+    )
+    assert correct.returncode == 0, correct.stdout + correct.stderr
+    assert "conformance: correctness: every gradient agrees" in correct.stdout
+    assert "robustness" not in correct.stdout.split("conformance: correctness")[1]
+    robust = conformance(
+        "run",
+        "--impl",
+        book,
+        "--checks",
+        "robustness",
+        "-k",
+        "Sigmoid and not Loss",
+        "--profile",
+        "ci",
+        "--out",
+        str(tmp_path),
+    )
+    assert robust.returncode == 1, robust.stdout + robust.stderr
+    assert "overflow in Sigmoid" in robust.stdout
+    assert re.search(r"overflow encountered in exp at book_layers\.py:\d+", robust.stdout)
+    document = report_of(tmp_path)
+    sigmoid = next(r for r in document["rows"] if r["layer"] == "Sigmoid")
+    assert set(sigmoid["checks"]) == {"stability", "bad_input"}
+
+
+def test_quiet_runs_print_no_progress(tmp_path: Path) -> None:
+    result = conformance("run", "-q", "--profile", "dev", "-k", "ReLU and forward", "--out", str(tmp_path))
+    assert result.returncode == 0
+    assert "ReLU · forward" not in result.stdout
+    assert "conformance: correctness: every gradient agrees" in result.stdout
+
+
+def test_list_shows_rows_signatures_cases_and_what_the_implementation_has() -> None:
     result = conformance("list", "--impl", LEARNER)
     assert result.returncode == 0
-    lines = result.stdout.splitlines()
-    assert any(line.split()[0] == "Affine" and LEARNER in line for line in lines if line.startswith("  "))
-    assert any(
-        line.split()[0] == "Sigmoid" and "not implemented" in line for line in lines if line.startswith("  ")
-    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("  ")]
+    assert any(line.split()[0] == "Affine" and "Affine(W, b)" in line and LEARNER in line for line in lines)
+    assert any(line.split()[0] == "Sigmoid" and f"no class Sigmoid in {LEARNER}" in line for line in lines)
+    assert any("cases by batch × regime" in line for line in lines)
 
 
 def test_report_rebuilds_from_records_and_flags_a_regression(tmp_path: Path) -> None:
@@ -158,7 +225,7 @@ def test_ctrl_c_still_writes_an_incomplete_report(tmp_path: Path) -> None:
     document = report_of(tmp_path)
     assert not document["complete"]
     assert document["summary"]["status"] == "incomplete"
-    assert document["summary"]["measurements"] > 0
+    assert document["summary"]["examples"] > 0
     assert "INCOMPLETE" in (tmp_path / "conformance.md").read_text(encoding="utf-8")
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 

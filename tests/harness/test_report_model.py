@@ -1,4 +1,5 @@
-"""The report document built from records: aggregation, completeness, baselines, schema, atomic writes."""
+"""The report document built from the records of real runs: cases, counts, completeness,
+baselines, schema, atomic writes."""
 
 from __future__ import annotations
 
@@ -9,239 +10,184 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conformance import records
-from conformance.engine import Outcome
-from conformance.environment import describe_environment
-from conformance.measurement import Measurement
+import scratchnn
+from conformance.implementation import Implementation
 from conformance.report import baseline, model, write
+from tests.harness.broken_layers import VARIANTS
+from tests.harness.fixtures import book_layers
+from tests.harness.reporting import learner, record_run
 
 SCHEMA = json.loads((Path(model.__file__).parent / "schema.json").read_text(encoding="utf-8"))
-EXAMPLE = {"dims": {"N": 2, "D": 3, "H": 3}, "regime": "moderate", "labels": "-", "seed": 4}
+SCRATCHNN = Implementation((scratchnn,))
 
 
-def measurement(
-    layer: str, check: str, target: str, status: str, rel: float | None, **extra: Any
-) -> Measurement:
-    return Measurement(
-        layer=layer,
-        check=check,
-        target=target,
-        dtype="float64",
-        status=status,
-        example=EXAMPLE,
-        shapes={"x": [2, 3]},
-        max_abs_err=rel,
-        max_rel_err=rel,
-        median_rel_err=rel,
-        tolerance=1e-12 if rel is not None else None,
-        impl="learner",
-        **extra,
-    )
-
-
-def write_run(
-    directory: Path,
-    lines: dict[str, list[Measurement | Outcome]],
-    complete: bool = True,
-    planned: list[tuple[str, str]] | None = None,
-    profile: str = "ci",
-) -> None:
-    records.write_manifest(
-        directory,
-        {
-            "profile": profile,
-            "implementation": "learner",
-            "complete": complete,
-            "environment": describe_environment(),
-        },
-    )
-    for worker, items in lines.items():
-        path = directory / f"{worker}.jsonl"
-        with path.open("a", encoding="utf-8") as file:
-            if planned is not None:
-                file.write(json.dumps({"type": "planned", "tests": [list(t) for t in planned]}) + "\n")
-            for item in items:
-                file.write(json.dumps(item.to_json()) + "\n")
-
-
-def passing_and_failing(tmp_path: Path) -> Path:
-    directory = tmp_path / "records"
-    write_run(
-        directory,
-        {
-            "gw0": [
-                measurement("Affine", "gradient", "dW", "pass", 1e-15),
-                measurement("Affine", "gradient", "dx", "pass", 2e-15),
-                measurement("Affine", "gradient", "dx", "fail", 0.5),
-                measurement(
-                    "Affine", "gradient", "dx", "fail", 0.25
-                ),  # Hypothesis' shrunk example comes last
-                Outcome("Affine", "gradient", "fail", 3, "dx wrong", "@reproduce_failure('x', b'y')"),
-            ],
-            "gw1": [
-                measurement("Sigmoid", "taylor", "dx", "pass", None, slope=2.01),
-                measurement("Sigmoid", "taylor", "dx", "pass", None, slope=1.98),
-                Outcome("Sigmoid", "taylor", "pass", 2),
-                Measurement("Softmax", "forward", "-", "-", "not_implemented", impl="learner"),
-                Outcome("Softmax", "forward", "not_implemented", 0, "not implemented"),
-            ],
-        },
-        planned=[("Affine", "gradient"), ("Sigmoid", "taylor"), ("Softmax", "forward")],
-    )
-    return directory
+def variant(identifier: str) -> type:
+    return next(v for v in VARIANTS if v.id == identifier).as_learner_class()
 
 
 def row(document: dict[str, Any], layer: str) -> dict[str, Any]:
     return next(r for r in document["rows"] if r["layer"] == layer)
 
 
-def group(document: dict[str, Any], layer: str, check: str, target: str) -> dict[str, Any]:
-    return next(g for g in row(document, layer)["checks"] if g["check"] == check and g["target"] == target)
+@pytest.fixture(scope="module")
+def book_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The book's Softmax and Sigmoid: a gradient right for 2-D input only, an overflow."""
+    directory = tmp_path_factory.mktemp("book")
+    implementation = learner(Softmax=book_layers.Softmax, Sigmoid=book_layers.Sigmoid)
+    tests = [
+        ("Softmax", "gradient"),
+        ("Softmax", "forward"),
+        ("Sigmoid", "gradient"),
+        ("Sigmoid", "stability"),
+    ]
+    record_run(directory, implementation, tests)
+    return model.build(directory)
 
 
-def test_workers_are_merged_and_groups_aggregated(tmp_path: Path) -> None:
-    document = model.build(passing_and_failing(tmp_path))
-    assert [r["layer"] for r in document["rows"]] == ["Affine", "Sigmoid", "Softmax"]
-    assert [r["status"] for r in document["rows"]] == ["fail", "pass", "not_implemented"]
-    dx = group(document, "Affine", "gradient", "dx")
-    assert (dx["status"], dx["examples"], dx["failures"]) == ("fail", 3, 2)
-    assert dx["max_rel_err"] == 0.5
-    assert dx["minimal_failing_example"]["max_rel_err"] == 0.25
-    assert dx["worst_example"]["max_rel_err"] == 0.5
-    assert dx["samples"]["rel_err"] == [2e-15, 0.5, 0.25]
-    assert dx["samples"]["tolerance"] == [1e-12, 1e-12, 1e-12]
-    assert dx["margin"] == pytest.approx(1e-12 / 0.5)
-    assert group(document, "Affine", "gradient", "dW")["status"] == "pass"
-    taylor = group(document, "Sigmoid", "taylor", "dx")
-    assert (taylor["slope"]["min"], taylor["slope"]["linear"]) == (1.98, 0)
-    assert taylor["samples"]["slope"] == [2.01, 1.98]
-    assert taylor["samples"]["rel_err"] == [None, None]
-    assert row(document, "Affine")["outcomes"]["gradient"]["reproduce"] == "@reproduce_failure('x', b'y')"
-    assert document["summary"]["status"] == "fail"
-    assert document["summary"]["checks"] == {"fail": 1, "pass": 1, "not_implemented": 1}
+def test_a_check_has_its_cases_and_the_worst_case_decides(book_run: dict[str, Any]) -> None:
+    gradient = row(book_run, "Softmax")["checks"]["gradient"]
+    by_case = {case["case"]: case for case in gradient["cases"]}
+    assert set(by_case) == {f"rank {r} · {regime}" for r in (1, 2, 3, 4) for regime in ("moderate", "zeros")}
+    assert by_case["rank 2 · moderate"]["status"] == "pass"
+    assert by_case["rank 1 · moderate"]["status"] == "error"
+    assert "AxisError" in by_case["rank 1 · moderate"]["cause"]
+    assert "book_layers.py" in by_case["rank 1 · moderate"]["cause"]
+    assert by_case["rank 3 · moderate"]["status"] in ("fail", "error")
+    assert gradient["status"] == "fail"  # the worst of its cases: rank 3 and 4 give wrong numbers
+    for case in gradient["cases"]:
+        expected = {"case", "values", "status", "examples", "max_abs_err", "max_rel_err", "tolerance"}
+        assert set(case) >= {*expected, "worst_example"}
+        assert case["values"]["rank"] in (1, 2, 3, 4)
+    passing = by_case["rank 2 · moderate"]
+    assert passing["examples"] > 0
+    assert passing["max_rel_err"] is not None
+    assert passing["max_rel_err"] <= passing["tolerance"]
+    assert by_case["rank 1 · moderate"]["minimal_failing_example"]["replay"].startswith(
+        "python -m conformance"
+    )
+
+
+def test_an_overflow_is_a_stability_finding_and_the_gradient_still_passes(book_run: dict[str, Any]) -> None:
+    sigmoid = row(book_run, "Sigmoid")["checks"]
+    assert sigmoid["gradient"]["status"] == "pass"
+    assert sigmoid["stability"]["status"] == "fail"
+    causes = {case["cause"] for case in sigmoid["stability"]["cases"] if case["status"] == "fail"}
+    assert any("overflow encountered in exp at book_layers.py:" in cause for cause in causes), causes
+    assert "overflow in Sigmoid" in book_run["summary"]["verdicts"]["robustness"]
+
+
+def test_counts_are_examples_and_shrinking_is_counted_apart(book_run: dict[str, Any]) -> None:
+    gradient = row(book_run, "Softmax")["checks"]["gradient"]
+    assert gradient["examples"] == sum(case["examples"] for case in gradient["cases"])
+    assert gradient["shrinks"] == sum(case["shrinks"] for case in gradient["cases"])
+    for target in gradient["targets"]:
+        assert target["examples"] <= gradient["examples"]
+        assert target["failures"] <= target["examples"]
+    assert book_run["summary"]["examples"] == sum(
+        c["examples"] for r in book_run["rows"] for c in r["checks"].values()
+    )
+
+
+def test_the_document_follows_the_schema(book_run: dict[str, Any]) -> None:
+    jsonschema.validate(book_run, SCHEMA)
+
+
+def test_workers_are_merged(tmp_path: Path) -> None:
+    directory = tmp_path / "records"
+    record_run(directory, SCRATCHNN, [("Affine", "forward")], worker="gw0", planned=[("Affine", "forward"),
+               ("ReLU", "forward")])  # fmt: skip
+    record_run(directory, SCRATCHNN, [("ReLU", "forward")], worker="gw1", planned=[])
+    document = model.build(directory)
+    assert [r["layer"] for r in document["rows"]] == ["Affine", "ReLU"]
     assert document["complete"]
-
-
-def test_the_document_follows_the_schema(tmp_path: Path) -> None:
-    document = model.build(passing_and_failing(tmp_path))
-    jsonschema.Draft202012Validator(SCHEMA).validate(document)
-    broken = dict(document, schema_version="0.1")
-    with pytest.raises(jsonschema.ValidationError):
-        jsonschema.Draft202012Validator(SCHEMA).validate(broken)
+    assert document["summary"]["status"] == "pass"
+    assert {r["group"] for r in document["rows"]} == {"scratchnn.layers"}
 
 
 def test_an_interrupted_run_is_reported_incomplete_with_what_it_measured(tmp_path: Path) -> None:
-    directory = tmp_path / "records"
-    write_run(
-        directory,
-        {
-            "main": [
-                measurement("Affine", "forward", "out", "pass", 1e-16),
-                Outcome("Affine", "forward", "pass", 1),
-            ]
-        },
+    directory = record_run(
+        tmp_path / "records",
+        SCRATCHNN,
+        [("Affine", "forward")],
         complete=False,
         planned=[("Affine", "forward"), ("Affine", "gradient")],
     )
-    with (directory / "main.jsonl").open("a", encoding="utf-8") as file:
-        file.write('{"type": "measurement", "layer": "Aff')  # the line being written when the run was killed
     document = model.build(directory)
     assert not document["complete"]
     assert document["summary"]["status"] == "incomplete"
     assert document["summary"]["not_run"] == [["Affine", "gradient"]]
-    assert row(document, "Affine")["outcomes"]["gradient"]["status"] == "skipped"
-    assert group(document, "Affine", "forward", "out")["examples"] == 1
+    affine = row(document, "Affine")["checks"]
+    assert affine["forward"]["status"] == "pass"
+    assert affine["gradient"]["message"] == "not run: the run was interrupted"
 
 
 def test_baseline_flags_regressions_and_status_changes(tmp_path: Path) -> None:
-    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
-    write_run(
-        old_dir,
-        {
-            "main": [
-                measurement("Affine", "gradient", "dx", "pass", 1e-15),
-                measurement("Affine", "forward", "out", "pass", 1e-15),
-                measurement("Tanh", "forward", "out", "pass", 0.0),
-                measurement("ReLU", "forward", "out", "fail", 0.3),
-            ]
-        },
-    )
-    write_run(
-        new_dir,
-        {
-            "main": [
-                measurement("Affine", "gradient", "dx", "fail", 0.4),  # pass -> fail
-                measurement("Affine", "forward", "out", "pass", 5e-14),  # grew 50x, still within tolerance
-                measurement(
-                    "Tanh", "forward", "out", "pass", 1e-16
-                ),  # from exactly 0 to rounding: not a regression
-                measurement("ReLU", "forward", "out", "pass", 0.0),  # fixed
-            ]
-        },
-    )
-    comparison = baseline.compare(model.build(new_dir), model.build(old_dir), "old.json")
-    entries = {(e["layer"], e["check"]): e for e in comparison["entries"]}
-    assert entries[("Affine", "gradient")]["regression"]
-    assert entries[("Affine", "gradient")]["reason"] == "pass -> fail"
-    assert entries[("Affine", "forward")]["regression"]
-    assert entries[("Affine", "forward")]["reason"] == "error grew 50x"
-    assert not entries[("Tanh", "forward")]["regression"]
-    assert not entries[("ReLU", "forward")]["regression"]
-    assert entries[("ReLU", "forward")]["reason"] == "fail -> pass"
-    assert (comparison["regressions"], comparison["status_changes"]) == (2, 2)
-
-
-def test_reports_are_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    directory = passing_and_failing(tmp_path)
-    out = tmp_path / "reports"
-    write.build_and_write(directory, out, None)
-    before = {name: (out / name).read_bytes() for name in write.REPORT_FILES}
-    assert all((out / name).stat().st_mode & 0o777 == 0o644 for name in write.REPORT_FILES)
-    assert json.loads(before["conformance.json"])["summary"]["status"] == "fail"
-
-    def crash(report: dict[str, Any]) -> str:
-        raise RuntimeError("renderer crashed")
-
-    monkeypatch.setattr(write, "render_html", crash)
-    with pytest.raises(RuntimeError, match="renderer crashed"):
-        write.build_and_write(directory, out, None)
-    assert {name: (out / name).read_bytes() for name in write.REPORT_FILES} == before
-    assert sorted(p.name for p in out.iterdir()) == sorted(write.REPORT_FILES)
-
-
-def test_a_baseline_of_another_schema_version_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "old.json"
-    path.write_text(json.dumps({"schema_version": "7.0"}), encoding="utf-8")
-    with pytest.raises(ValueError, match=r"schema_version '7\.0'"):
-        write.load_report(path)
+    good = model.build(record_run(tmp_path / "good", SCRATCHNN, [("Affine", "gradient")]))
+    broken = learner(Affine=variant("affine-bias-mean"))
+    bad = model.build(record_run(tmp_path / "bad", broken, [("Affine", "gradient")]))
+    comparison = baseline.compare(bad, good, "good.json")
+    regressions = [e for e in comparison["entries"] if e["regression"]]
+    assert [(e["target"], e["old_status"], e["new_status"]) for e in regressions] == [
+        ("(check)", "pass", "fail"),
+        ("db", "pass", "fail"),
+    ]
+    assert comparison["same_examples"]
+    same = baseline.compare(good, good, "good.json")
+    assert same["regressions"] == 0
+    assert same["status_changes"] == 0
 
 
 def test_error_growth_between_runs_of_different_examples_is_reported_not_flagged(tmp_path: Path) -> None:
-    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
-    write_run(
-        old_dir, {"main": [measurement("Mul", "finite_difference", "dx", "pass", 1e-11)]}, profile="dev"
-    )
-    write_run(
-        new_dir, {"main": [measurement("Mul", "finite_difference", "dx", "pass", 3e-10)]}, profile="dev"
-    )
-    comparison = baseline.compare(model.build(new_dir), model.build(old_dir), "old.json")
-    (entry,) = comparison["entries"]
-    assert not comparison["same_examples"]
-    assert not entry["regression"]
-    assert entry["reason"] == "error grew 30x (not flagged: the runs drew different examples)"
+    good = model.build(record_run(tmp_path / "good", SCRATCHNN, [("Affine", "gradient")]))
+    grown = json.loads(json.dumps(good))
+    grown["environment"]["seed"] = "random"
+    for target in row(grown, "Affine")["checks"]["gradient"]["targets"]:
+        target["max_rel_err"] = (target["max_rel_err"] or 1e-16) * 1e4
+    entries = baseline.compare(grown, good, "good.json")["entries"]
+    assert not any(e["regression"] for e in entries)
+    grew = [e for e in entries if e["target"] != baseline.WHOLE_CHECK]
+    assert grew
+    assert all("not flagged" in e["reason"] for e in grew)
 
 
 def test_nan_appearing_is_a_regression_whatever_the_examples(tmp_path: Path) -> None:
-    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
-    write_run(old_dir, {"main": [measurement("Tanh", "gradient", "dx", "fail", 0.5)]}, profile="dev")
-    write_run(
-        new_dir,
-        {"main": [measurement("Tanh", "gradient", "dx", "fail", None, non_finite=True)]},
-        profile="dev",
+    good = model.build(record_run(tmp_path / "good", SCRATCHNN, [("Tanh", "gradient")]))
+    nan = model.build(
+        record_run(tmp_path / "nan", learner(Tanh=variant("tanh-nan-at-zero")), [("Tanh", "gradient")])
     )
-    comparison = baseline.compare(model.build(new_dir), model.build(old_dir), "old.json")
-    (entry,) = comparison["entries"]
-    assert entry["regression"]
-    assert entry["reason"] == "NaN or inf appeared"
-    document = model.build(new_dir)
-    assert group(document, "Tanh", "gradient", "dx")["non_finite"] == 1
+    comparison = baseline.compare(nan, good, "good.json")
+    assert any(e["regression"] and e["target"] == "dx" for e in comparison["entries"])
+
+
+def test_samples_are_capped_and_keep_every_failure(tmp_path: Path) -> None:
+    broken = learner(Affine=variant("affine-bias-mean"))
+    document = model.build(record_run(tmp_path / "records", broken, [("Affine", "gradient")]))
+    db = next(t for t in row(document, "Affine")["checks"]["gradient"]["targets"] if t["target"] == "db")
+    samples = db["samples"]["rel_err"]
+    assert len(samples) <= model.SAMPLE_LIMIT
+    failing = sum(value > db["tolerance"] for value in samples if value is not None)
+    assert failing == min(db["failures"], model.SAMPLE_LIMIT)
+    assert db["quantiles"]["p50"] <= db["quantiles"]["p99"] <= db["max_rel_err"]
+
+
+def test_reports_are_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    directory = record_run(tmp_path / "records", SCRATCHNN, [("ReLU", "forward")])
+    out = tmp_path / "out"
+    write.build_and_write(directory, out, None)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def crash(report: dict[str, Any]) -> str:
+        raise RuntimeError("rendering failed")
+
+    monkeypatch.setattr(write, "render_html", crash)
+    with pytest.raises(RuntimeError):
+        write.build_and_write(directory, out, None)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert all((p.stat().st_mode & 0o777) == 0o644 for p in out.iterdir())
+
+
+def test_a_baseline_of_another_schema_version_is_refused(tmp_path: Path) -> None:
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"schema_version": "1.0", "rows": []}), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"schema_version '1\.0'"):
+        write.load_report(old)
