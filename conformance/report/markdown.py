@@ -152,11 +152,11 @@ def _check_failures(found: Cell) -> str:
     raised = found.raised_example()
     if raised is not None:
         facts = example_facts({"max_abs_err": None, "max_rel_err": None}, raised, with_input=True)
-        lines = ["**Minimal example of the first case that raised:**", ""]
-        lines += [f"- {name}: {_fact(name, text)}" for name, text in facts]
+        shown = ["**Minimal example of the first case that raised:**", ""]
+        shown += [f"- {name}: {_fact(name, text)}" for name, text in facts]
         if raised["replay"]:
-            lines += ["", _code_block(str(raised["replay"]), "sh")]
-        parts.append("\n".join(lines))
+            shown += ["", _code_block(str(raised["replay"]), "sh")]
+        parts.append("\n".join(shown))
     if not failing_targets(found) and raised is None and found.message:
         parts.append(_code_block(found.message, "text"))
     if found.reproduction:

@@ -142,7 +142,7 @@ class Cell:
         """The minimal example of the first failing case that raised before measuring any
         target (its failing targets do not show it)."""
         for case in self.failing_cases:
-            example = case.get("minimal_failing_example")
+            example: dict[str, Any] | None = case.get("minimal_failing_example")
             if example is not None and example["target"] == "-":
                 return example
         return None
