@@ -19,7 +19,10 @@ Contenders: scratchnn **with** sampling (the sampler runs in the step, as in tra
 PyTorch gets its negatives for free, so this is the conservative ratio), scratchnn
 **without** sampling (the injected negatives: the same work as PyTorch's step),
 PyTorch with 1 thread and with its default thread count. A breakdown of scratchnn's
-step (sampler, forward, backward, update) is timed separately.
+step (sampler, forward, backward, update; and PyTorch's update) is timed separately,
+and forward + backward without the update are compared on their own (the update is
+the optimizer's, not the layers': NumPy's ``param -= lr * grad`` makes two passes over
+the 4 MB arrays where ``torch.optim.SGD`` makes one).
 
 The second part times ``create_co_matrix`` (window 1) and ``ppmi`` on a generated corpus of
 1,000,000 words over 10,000 word ids (Zipf-distributed, like text), the chapter-2
@@ -124,7 +127,8 @@ def scratchnn_model(problem: Problem, inject: bool) -> CBOW:
     return model
 
 
-def scratchnn_step(problem: Problem, inject: bool) -> tuple[Step, CBOW]:
+def scratchnn_step(problem: Problem, inject: bool, update: bool = True) -> tuple[Step, CBOW]:
+    """A function doing one step (``update=False``: forward and backward only) of a fresh model."""
     model = scratchnn_model(problem, inject)
     optimizer = SGD(lr=LEARNING_RATE)
     contexts, target = problem.contexts, problem.target
@@ -132,7 +136,8 @@ def scratchnn_step(problem: Problem, inject: bool) -> tuple[Step, CBOW]:
     def step() -> object:
         loss = model.forward(contexts, target)
         model.backward()
-        optimizer.update(model.params, model.grads)
+        if update:
+            optimizer.update(model.params, model.grads)
         return loss
 
     return step, model
@@ -159,7 +164,7 @@ class TorchCBOW(torch.nn.Module):
         return F.binary_cross_entropy_with_logits(scores, self.labels, reduction="sum") / BATCH
 
 
-def torch_step(problem: Problem) -> tuple[Step, TorchCBOW]:
+def torch_step(problem: Problem, update: bool = True) -> tuple[Step, TorchCBOW]:
     model = TorchCBOW(problem)
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
 
@@ -167,7 +172,8 @@ def torch_step(problem: Problem) -> tuple[Step, TorchCBOW]:
         optimizer.zero_grad()
         loss = model()
         loss.backward()
-        optimizer.step()
+        if update:
+            optimizer.step()
         return loss
 
     return step, model
@@ -231,6 +237,11 @@ def breakdown(problem: Problem, calls: int) -> dict[str, float]:
         "backward": model.backward,
         "SGD update": lambda: optimizer.update(model.params, model.grads),
     }
+    their_step, their_model = torch_step(problem, update=False)
+    their_step()  # gradients in place for the update below
+    their_optimizer = torch.optim.SGD(their_model.parameters(), lr=LEARNING_RATE)
+    parts["torch's SGD update (1 thread)"] = their_optimizer.step
+    torch.set_num_threads(1)
     result = {}
     for name, call in parts.items():
         call()
@@ -283,9 +294,17 @@ def measure(quick: bool = False) -> dict[str, Any]:
             Contender(f"torch, {torch_threads} threads", default, set_torch_threads(torch_threads)),
         ]
         timings, shares = time_interleaved(contenders, repeats, block_seconds, SETTLE_SECONDS, max_repeats)
+        # forward + backward alone: the layers, without the optimizers' share
+        gradients = [
+            Contender("scratchnn, negatives given", scratchnn_step(problem, inject=True, update=False)[0]),
+            Contender("torch, 1 thread", torch_step(problem, update=False)[0], set_torch_threads(1)),
+        ]
+        gradient_timings, gradient_shares = time_interleaved(
+            gradients, repeats, block_seconds, SETTLE_SECONDS, max_repeats
+        )
+        parts = breakdown(problem, 20 if quick else 100)
     finally:
         torch.set_num_threads(threads_before)
-    parts = breakdown(problem, 20 if quick else 100)
     text = time_text_pipeline(1 if quick else 3)
     return {
         "sizes": {"vocab": VOCAB, "hidden": HIDDEN, "batch": BATCH, "window": WINDOW, "negatives": NEGATIVES},
@@ -303,6 +322,13 @@ def measure(quick: bool = False) -> dict[str, Any]:
             "with_sampling_vs_torch_default": median_ratio(timings[0], timings[3]),
             "without_sampling_vs_torch_1_thread": median_ratio(timings[1], timings[2]),
             "without_sampling_vs_torch_default": median_ratio(timings[1], timings[3]),
+        },
+        "forward_backward": {
+            "scratchnn_median_seconds": gradient_timings[0].median,
+            "torch_1_thread_median_seconds": gradient_timings[1].median,
+            "ratio_vs_torch_1_thread": median_ratio(gradient_timings[0], gradient_timings[1]),
+            "clean_repeats": sum(gradient_timings[0].clean),
+            "repeats_run": len(gradient_shares),
         },
         "repeats_run": len(shares),
         "clean_repeats": sum(timings[0].clean),
@@ -339,10 +365,22 @@ def render(result: dict[str, Any]) -> str:
         f"{sizes['negatives']} negatives; median us per step, clean repeats {clean}"
     )
     table = format_table(["contender", "us/step", "IQR", "vs torch 1t", f"vs torch {threads}t"], rows, title)
-    parts = result["breakdown_seconds"]
+    parts = dict(result["breakdown_seconds"])
+    theirs = parts.pop("torch's SGD update (1 thread)")
     total = sum(parts.values())
-    breakdown_line = "scratchnn step by part: " + ", ".join(
-        f"{name} {microseconds(seconds)} us ({seconds / total:.0%})" for name, seconds in parts.items()
+    breakdown_line = (
+        "scratchnn step by part (each timed alone): "
+        + ", ".join(
+            f"{name} {microseconds(seconds)} us ({seconds / total:.0%})" for name, seconds in parts.items()
+        )
+        + f"; torch's SGD update alone: {microseconds(theirs)} us"
+    )
+    fb = result["forward_backward"]
+    forward_backward_line = (
+        "forward + backward only (no update), negatives given: "
+        f"scratchnn {microseconds(fb['scratchnn_median_seconds'])} us, "
+        f"torch 1 thread {microseconds(fb['torch_1_thread_median_seconds'])} us: "
+        f"{fb['ratio_vs_torch_1_thread']:.2f}x (clean repeats {fb['clean_repeats']}/{fb['repeats_run']})"
     )
     agreement = result["agreement"]
     text = result["text_pipeline"]
@@ -357,6 +395,7 @@ def render(result: dict[str, Any]) -> str:
         f"clean: repeats in which other processes used at most {DISTURBED_SHARE:.0%} of the CPUs "
         f"(all used, flagged DISTURBED, if fewer than {MIN_CLEAN_REPEATS}).",
         breakdown_line,
+        forward_backward_line,
         f"chapter 2 at V={text['vocab']:,}, {text['corpus_words']:,} words "
         f"({text['nonzero_counts']:,} nonzero counts): "
         f"create_co_matrix {_seconds(text['co_matrix_seconds'])}, ppmi {_seconds(text['ppmi_seconds'])} "
