@@ -462,3 +462,20 @@ def test_dates_example_runs_with_tiny_settings(capsys, tmp_path):
     assert re.fullmatch(r"final: exact match \d\.\d{3}, \d+\.\d s", lines[-1])
     assert (tmp_path / "d.png").stat().st_size > 0
     assert dates.main([*tiny, "--no-plot", "--min-accuracy", "1.01"]) == 1
+
+
+def test_blas_threads_are_limited_inside_and_restored_after():
+    from scratchnn.examples.addition import _openblas_thread_controls, blas_threads
+
+    controls = _openblas_thread_controls()
+    if controls is None:
+        pytest.skip("NumPy does not use OpenBLAS here")
+    get, _ = controls
+    before = get()
+    with blas_threads(1) as message:
+        assert get() == 1
+        assert message == f"OpenBLAS threads {before} -> 1"
+    assert get() == before
+    with blas_threads(0) as message:
+        assert get() == before
+        assert message == "BLAS threads left as they are"
