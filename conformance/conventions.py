@@ -138,8 +138,8 @@ class RandomSource:
     def install(self, layer: Any, example: Example) -> None:
         """After construction."""
 
-    def observe(self, layer: Any, example: Example, training: bool) -> dict[str, Array]:
-        """After a forward call: draws the reference needs, as hidden inputs."""
+    def observe(self, layer: Any, example: Example, training: bool, output: Any) -> dict[str, Array]:
+        """After a forward call that returned ``output``: draws the reference needs, as hidden inputs."""
         return {}
 
 
@@ -162,11 +162,11 @@ class SeededDraws(RandomSource):
     def observes(self) -> bool:  # type: ignore[override]
         return self.attribute is not None
 
-    def observe(self, layer: Any, example: Example, training: bool) -> dict[str, Array]:
+    def observe(self, layer: Any, example: Example, training: bool, output: Any) -> dict[str, Array]:
         if not training or self.attribute is None:
             return {}
         mask = getattr(layer, self.attribute, None)
-        expected = example.value(self.observed).shape
+        expected = np.shape(output)
         if mask is None or np.shape(mask) != expected:
             found = "no attribute" if mask is None else f"an attribute of shape {np.shape(mask)}"
             raise ProtocolViolation(
@@ -249,7 +249,9 @@ class Convention:
     and backward takes one upstream gradient per output and returns one gradient
     per differentiable forward input, in order. ``method`` is the method called as
     forward (``get_negative_sample`` for a sampler). ``reset_state``: call
-    ``reset_state()`` before every forward (stateful models).
+    ``reset_state()`` before every forward (stateful models). ``douts``: the names of
+    backward's arguments, as the book writes them (``dh_next`` for an RNN step); an error
+    about a malformed one must name it.
     """
 
     constructor: Constructor = Constructor()
@@ -260,6 +262,7 @@ class Convention:
     randomness: tuple[RandomSource, ...] = ()
     method: str = "forward"
     reset_state: bool = False
+    douts: tuple[str, ...] = ("dout",)
 
     @property
     def scalar_output(self) -> bool:
@@ -272,6 +275,14 @@ class Convention:
 
     def axes(self) -> list[Axis]:
         return [*(self.mode.axes() if self.mode else []), *(self.state.axes() if self.state else [])]
+
+    def reaches(self, row: Row, name: str, case: Mapping[str, Any]) -> bool:
+        """Whether the input ``name`` is handed to the implementation in ``case``: forward and
+        constructor inputs always, a state only where the case calls ``set_state``."""
+        route = next(t.route for t in row.inputs if t.name == name)
+        if route == "state":
+            return case.get("state") == "set"
+        return route != "hidden"
 
     def case_skip(self, check: str, case: Mapping[str, Any]) -> str:
         """Why ``check`` does not apply to ``case``, if it does not."""
@@ -324,13 +335,13 @@ class Convention:
             def not_scalar(example: Example) -> Example:
                 return example.with_douts((np.ones(2),))
 
-            return [Malformation("dout", "not_scalar", not_scalar, stage="backward")]
+            return [Malformation(self.douts[0], "not_scalar", not_scalar, stage="backward")]
 
         def extra_axis(example: Example) -> Example:
             first, *rest = example.douts
             return example.with_douts((first[np.newaxis], *rest))
 
-        return [Malformation("dout", "extra_axis", extra_axis, stage="backward")]
+        return [Malformation(self.douts[0], "extra_axis", extra_axis, stage="backward")]
 
 
 def draw_seed(example: Example) -> int:

@@ -134,6 +134,14 @@ class Instance:
     def name(self) -> str:
         return type(self.layer).__name__
 
+    def rebind(self, example: Example) -> Instance:
+        """The same layer, driven from now on with ``example`` (its case, state and draws): the
+        injected generator restarts from that example's seed, as a fresh layer's would."""
+        self.example = example
+        if self.generator is not None:
+            self.generator_state = np.random.default_rng(draw_seed(example)).bit_generator.state
+        return self
+
 
 def cast_params(row: Row, example: Example, dtype: Any) -> dict[str, Array]:
     return {p.name: example.params[p.name].astype(dtype) for p in row.params}
@@ -254,7 +262,7 @@ def forward(
     result = guarded("forward", lambda: call(*args, **convention.forward_keywords(example)))
     instance.observed = {}
     for source in convention.randomness:
-        instance.observed |= source.observe(layer, example, convention.training(example))
+        instance.observed |= source.observe(layer, example, convention.training(example), result)
     if type(result) is float:
         result = np.asarray(result, dtype=dtype)
     outputs = tuple(_numeric(f"{method} returned", value) for value in _as_sequence(result))

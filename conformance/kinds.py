@@ -290,6 +290,16 @@ class Indices(Kind):
         return found
 
 
+class Observed(Kind):
+    """Drawn by the layer itself (a dropout mask) and read back after forward (see
+    ``conventions.SeededDraws``); drawn here as ones, which no reference reads."""
+
+    description = "drawn by the layer, read back"
+
+    def draw(self, rng: np.random.Generator, shape: tuple[int, ...], dims: Dims, case: Case) -> Array:
+        return np.ones(shape)
+
+
 @dataclass(frozen=True)
 class Corpus(Kind):
     """A corpus of word ids over ``table`` words in which every id occurs (constructor data)."""

@@ -14,6 +14,7 @@ may declare one of them not applicable, with the reason, in ``not_applicable``
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -104,11 +105,23 @@ def _param_malformations(row: Row) -> list[Malformation]:
     return found
 
 
+def _when_reaching(row: Row, name: str, malformation: Malformation) -> Malformation:
+    """The malformation, applied only in the cases where the input reaches the implementation
+    (a state is handed over only where the case calls set_state)."""
+    convention, applies = row.convention, malformation.applies
+    return dataclasses.replace(
+        malformation, applies=lambda ex: convention.reaches(row, name, ex.case) and applies(ex)
+    )
+
+
 def derived(row: Row) -> tuple[Malformation, ...]:
     """Every malformation that follows from the row's declarations, then the row's own."""
     found: list[Malformation] = []
     for tensor in row.inputs:
-        found += tensor.kind.malformations(tensor, row.fixed_rank(tensor))
+        if tensor.route == "hidden":
+            continue  # never handed to the implementation
+        for malformation in tensor.kind.malformations(tensor, row.fixed_rank(tensor)):
+            found.append(_when_reaching(row, tensor.name, malformation))
     if row.convention.takes_params:
         found += _param_malformations(row)
     found += row.convention.dout_malformations()

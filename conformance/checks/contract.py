@@ -172,7 +172,7 @@ def _run(ctx: Context, verdict: Callable[[str, str], None]) -> None:
     verdict("deterministic", _agree(first.results(), _Call(ctx, build(), example).results(), tolerance))
 
     other = ctx.sibling_example()
-    second = _Call(ctx, _rebind(instance, other), other)
+    second = _Call(ctx, instance.rebind(other), other)
     fresh = _Call(ctx, invoke.construct(row, ctx.cls, other, np.float64), other)
     verdict("second_call_replaces", _agree(second.results(), fresh.results(), tolerance))
     kept = [
@@ -194,12 +194,6 @@ def _run(ctx: Context, verdict: Callable[[str, str], None]) -> None:
         "backward_overwrites",
         _agree([*second.input_grads_copy.values(), *second.param_grads.values()], repeated, tolerance),
     )
-
-
-def _rebind(instance: Instance, example: Example) -> Instance:
-    """The same layer, driven with another example (its case, state and draws)."""
-    instance.example = example
-    return instance
 
 
 def _parallel(row: Any, instance: Instance) -> str:

@@ -82,3 +82,17 @@ def two_layer_net(inputs: Tensors, params: Tensors, dims: Dims) -> torch.Tensor:
     hidden = torch.sigmoid(F.linear(inputs["x"], params["W1"].T, params["b1"]))
     scores = F.linear(hidden, params["W2"].T, params["b2"])
     return F.cross_entropy(scores, inputs["t"])
+
+
+def embedding(inputs: Tensors, params: Tensors, dims: Dims) -> torch.Tensor:
+    # The book's W is (V, D), rows looked up by index: F.embedding with the same layout.
+    return F.embedding(inputs["idx"], params["W"])
+
+
+def dropout(inputs: Tensors, params: Tensors, dims: Dims) -> torch.Tensor:
+    # The book's Dropout is not inverted: training keeps x where the layer's mask is set
+    # (the mask the layer drew, read back by the harness), test scales by 1 - ratio.
+    # F.dropout would draw its own mask and scale the kept values by 1 / (1 - ratio).
+    if dims["case"]["mode"] == "train":
+        return inputs["x"] * inputs["mask"]
+    return inputs["x"] * (1 - dims["ratio"])

@@ -8,10 +8,10 @@ class of any scratchnn module that follows the layer protocol has no row.
 
 from __future__ import annotations
 
-from conformance.registry import layers, nodes
+from conformance.registry import layers, nodes, time_layers
 from conformance.spec import Row
 
-ROWS: tuple[Row, ...] = (*nodes.ROWS, *layers.ROWS)
+ROWS: tuple[Row, ...] = (*nodes.ROWS, *layers.ROWS, *time_layers.ROWS)
 """Every row, in report order: the book's order of the classes."""
 
 ROWS_BY_NAME = {row.name: row for row in ROWS}

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from conformance.conventions import LOSS, Arg, Constructor, Convention
-from conformance.dims import Batch, Classes, DimsSpec, Shape, Size, Square
-from conformance.kinds import BinaryLabels, ClassLabels, RegressionTarget
+from conformance.conventions import LOSS, Arg, Constructor, Convention, Mode, SeededDraws
+from conformance.dims import Batch, Choice, Classes, DimsSpec, Shape, Size, Square
+from conformance.kinds import BinaryLabels, ClassLabels, Indices, Observed, RegressionTarget
 from conformance.malformations import dims_changed, input_resized, param_resized
 from conformance.references import layers as ref
+from conformance.sampling import KeepRate
 from conformance.spec import Row, Tensor
 
 GROUP = "scratchnn.layers"
@@ -56,6 +57,32 @@ ROWS: tuple[Row, ...] = (
         reference=ref.mean_squared_error,
         convention=LOSS,
         malformed=(input_resized("t", "shape"),),
+    ),
+    # the book's common/layers.py: Embedding (section 4.1) and Dropout (section 6.4)
+    Row(
+        name="Embedding",
+        group=GROUP,
+        dims={"N": Batch(), "V": Size("vocab"), "D": Size()},
+        inputs=(Tensor("idx", ("N",), Indices("V")),),
+        reference=ref.embedding,
+        params=(Tensor("W", ("V", "D")),),
+        not_applicable={
+            "bad_input:idx:extra_axis": "indices of any shape are valid: W[idx] looks them all up, as in"
+            " the book"
+        },
+    ),
+    Row(
+        name="Dropout",
+        group=GROUP,
+        dims={"S": Shape((1, 2, 3)), "ratio": Choice((0.5, 0.1, 0.8))},
+        inputs=(X, Tensor("mask", ("S",), Observed(), route="hidden")),
+        reference=ref.dropout,
+        convention=Convention(
+            constructor=Constructor(args=(Arg("dropout_ratio", "ratio"),)),
+            mode=Mode(keyword="train_flg"),
+            randomness=(SeededDraws(attribute="mask", observed="mask"),),
+        ),
+        sampling=KeepRate(ratio="ratio", input="x"),
     ),
     # section 1.4: the whole model, loss and every parameter gradient
     Row(

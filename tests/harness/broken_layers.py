@@ -348,6 +348,87 @@ class SumBackwardWithoutRepeat(scratchnn.Sum):
         return dout.copy()
 
 
+# --- Embedding and Dropout ----------------------------------------------------------------
+
+
+class EmbeddingDropsDuplicates(scratchnn.Embedding):
+    def backward(self, dout: Any) -> Any:
+        dW = self.grads[0]
+        dW[...] = 0
+        dW[self.idx] = dout  # a repeated index keeps one of its gradients instead of their sum
+
+
+class EmbeddingKeepsOldGradient(scratchnn.Embedding):
+    def backward(self, dout: Any) -> Any:
+        np.add.at(self.grads[0], self.idx, dout)  # dW is never zeroed: backward adds to the last one
+
+
+class DropoutRedrawsInBackward(scratchnn.Dropout):
+    def backward(self, dout: Any) -> Any:
+        if self.mask is None:
+            return super().backward(dout)
+        return dout * (self.rng.random(dout.shape) > self.dropout_ratio)  # a new mask
+
+
+class DropoutInvertedAtTest(scratchnn.Dropout):
+    def forward(self, x: Any, train_flg: bool = True) -> Any:
+        out = super().forward(x, train_flg)
+        return out if train_flg else x.copy()  # the inverted convention's test mode, not the book's
+
+
+# --- recurrent layers ---------------------------------------------------------------------
+
+
+class RNNDerivativeOfOutput(scratchnn.RNN):
+    def backward(self, dh_next: Any) -> Any:
+        x, h_prev, h_next = self.cache
+        Wx, Wh, _ = self.params
+        dt = dh_next * h_next  # should be dh_next * (1 - h_next ** 2)
+        self.grads[0][...] = x.T @ dt
+        self.grads[1][...] = h_prev.T @ dt
+        self.grads[2][...] = dt.sum(axis=0)
+        return dt @ Wx.T, dt @ Wh.T
+
+
+class _PlainTimeRNN(scratchnn.TimeRNN):
+    """Backward through time written step by step, so that one line can break it."""
+
+    carries_dh = True
+    accumulates = True
+
+    def backward(self, dhs: Any) -> Any:
+        X, Hs = self.cache
+        Wx, Wh, _ = self.params
+        T, N, H = Hs.shape[0] - 1, Hs.shape[1], Wh.shape[0]
+        xs = X.reshape(T, N, -1)
+        grads = [np.zeros_like(g) for g in self.grads]
+        dxs = np.empty((N, T, Wx.shape[0]), dtype=dhs.dtype)
+        dh = np.zeros((N, H), dtype=dhs.dtype)
+        for t in reversed(range(T)):
+            dt = (dhs[:, t] + (dh if self.carries_dh else 0)) * (1 - Hs[t + 1] ** 2)
+            step = [xs[t].T @ dt, Hs[t].T @ dt, dt.sum(axis=0)]
+            grads = [g + s for g, s in zip(grads, step, strict=True)] if self.accumulates else step
+            dh = dt @ Wh.T
+            dxs[:, t] = dt @ Wx.T
+        for own, g in zip(self.grads, grads, strict=True):
+            own[...] = g
+        self.dh = dh
+        return dxs
+
+
+class TimeRNNDropsCarriedGradient(_PlainTimeRNN):
+    carries_dh = False  # dh from step t+1 is not added at step t
+
+
+class TimeRNNOverwritesWeightGradients(_PlainTimeRNN):
+    accumulates = False  # dWx, dWh, db of the first step only
+
+
+class TimeRNNIgnoresStateful(scratchnn.TimeRNN):
+    def __init__(self, Wx: Any, Wh: Any, b: Any, stateful: bool = False) -> None:
+        super().__init__(Wx, Wh, b, stateful=False)  # always starts from zeros
+
+
 # --- model ---------------------------------------------------------------------------------
 
 
@@ -584,6 +665,72 @@ VARIANTS: tuple[Variant, ...] = (
         TwoLayerNetCopiesParams,
         ("finite_difference",),
         "params holds copies, not the layers' arrays",
+    ),
+)
+
+
+VARIANTS += (
+    Variant(
+        "embedding-drops-duplicates",
+        "Embedding",
+        EmbeddingDropsDuplicates,
+        ("gradient", "finite_difference"),
+        "dW[idx] = dout keeps one gradient of a repeated index",
+    ),
+    Variant(
+        "embedding-keeps-old-gradient",
+        "Embedding",
+        EmbeddingKeepsOldGradient,
+        ("contract",),
+        "dW is never zeroed: a second backward adds to the first",
+    ),
+    Variant(
+        "dropout-redraws-in-backward",
+        "Dropout",
+        DropoutRedrawsInBackward,
+        ("gradient", "contract"),
+        "backward draws a new mask",
+        breaks=("rank 1 · train · moderate",),
+        holds=("rank 1 · test · moderate",),
+    ),
+    Variant(
+        "dropout-inverted-at-test",
+        "Dropout",
+        DropoutInvertedAtTest,
+        ("forward",),
+        "test mode returns x unscaled (the inverted convention) instead of x (1 - ratio)",
+        breaks=("rank 1 · test · moderate",),
+        holds=("rank 1 · train · moderate",),
+    ),
+    Variant(
+        "rnn-derivative-of-output",
+        "RNN",
+        RNNDerivativeOfOutput,
+        ("gradient", "taylor"),
+        "dt = dh_next * h_next instead of dh_next * (1 - h_next ** 2)",
+    ),
+    Variant(
+        "timernn-drops-carried-gradient",
+        "TimeRNN",
+        TimeRNNDropsCarriedGradient,
+        ("gradient", "finite_difference"),
+        "dh is not carried back through time",
+    ),
+    Variant(
+        "timernn-overwrites-weight-gradients",
+        "TimeRNN",
+        TimeRNNOverwritesWeightGradients,
+        ("gradient",),
+        "dWx, dWh and db are overwritten at each step instead of summed over time",
+    ),
+    Variant(
+        "timernn-ignores-stateful",
+        "TimeRNN",
+        TimeRNNIgnoresStateful,
+        ("forward",),
+        "stateful=True is ignored: every call starts from zeros",
+        breaks=("N>1 · set_state · moderate", "N>1 · carried state · moderate"),
+        holds=("N>1 · zero state · moderate",),
     ),
 )
 
