@@ -139,7 +139,7 @@ class Instance:
         injected generator restarts from that example's seed, as a fresh layer's would."""
         self.example = example
         if self.generator is not None:
-            self.generator_state = np.random.default_rng(draw_seed(example)).bit_generator.state
+            self.generator_state = dict(np.random.default_rng(draw_seed(example)).bit_generator.state)
         return self
 
 

@@ -95,4 +95,4 @@ def dropout(inputs: Tensors, params: Tensors, dims: Dims) -> torch.Tensor:
     # F.dropout would draw its own mask and scale the kept values by 1 / (1 - ratio).
     if dims["case"]["mode"] == "train":
         return inputs["x"] * inputs["mask"]
-    return inputs["x"] * (1 - dims["ratio"])
+    return inputs["x"] * (1 - float(dims["ratio"]))

@@ -8,7 +8,7 @@ a leading layer axis. The mapping is written once, in :func:`rnn_torch_weights`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch.func import functional_call
@@ -42,7 +42,7 @@ def time_rnn(inputs: Tensors, params: Tensors, dims: Dims) -> torch.Tensor:
     xs, h0 = inputs["xs"], inputs["h"]
     module = torch.nn.RNN(xs.shape[2], h0.shape[1], nonlinearity="tanh", batch_first=True, dtype=xs.dtype)
     hs, _ = functional_call(module, rnn_torch_weights(params), (xs, h0.unsqueeze(0)))
-    return hs
+    return cast(torch.Tensor, hs)
 
 
 def time_rnn_ops(inputs: Tensors, params: Tensors, dims: Dims) -> torch.Tensor:
