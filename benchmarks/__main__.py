@@ -15,7 +15,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import conformance_run, harness_cost, rnnlm_step, time_lstm, training_step, word2vec_step
+from benchmarks import (
+    attention_seq2seq_step,
+    conformance_run,
+    harness_cost,
+    rnnlm_step,
+    time_lstm,
+    training_step,
+    word2vec_step,
+)
 from benchmarks.report import describe_environment, format_environment
 
 Measure = Callable[[bool], dict[str, Any]]
@@ -28,6 +36,7 @@ BENCHMARKS: dict[str, tuple[Measure, Render]] = {
     "time_lstm": (time_lstm.measure, time_lstm.render),
     "word2vec_step": (word2vec_step.measure, word2vec_step.render),
     "rnnlm_step": (rnnlm_step.measure, rnnlm_step.render),
+    "attention_seq2seq_step": (attention_seq2seq_step.measure, attention_seq2seq_step.render),
 }
 
 
