@@ -102,9 +102,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and {"row_name", "check"} <= callspec.params.keys():
             tests.append((str(callspec.params["row_name"]), str(callspec.params["check"])))
-    groups = {layer: ROWS_BY_NAME[layer].group for layer, _ in tests if layer in ROWS_BY_NAME}
+    declared = {layer: ROWS_BY_NAME[layer].declarations() for layer, _ in tests if layer in ROWS_BY_NAME}
     sink = JsonLinesSink(Path(directory), worker_name(session.config))
-    sink.planned(tests, groups)
+    sink.planned(tests, declared)
     sink.close()
 
 

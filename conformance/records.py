@@ -77,8 +77,10 @@ class JsonLinesSink:
     def outcome(self, outcome: Outcome) -> None:
         self._write(outcome.to_json())
 
-    def planned(self, tests: list[tuple[str, str]], groups: dict[str, str]) -> None:
-        self._write({"type": "planned", "tests": [list(t) for t in tests], "groups": groups})
+    def planned(self, tests: list[tuple[str, str]], rows: dict[str, dict[str, Any]]) -> None:
+        """The tests a process collected, and what each row declares (its group, tolerance
+        factor and not-applicable reasons: see ``Row.declarations``)."""
+        self._write({"type": "planned", "tests": [list(t) for t in tests], "rows": rows})
 
     def close(self) -> None:
         self._file.close()

@@ -157,6 +157,14 @@ class Row:
             return self.not_applicable.get(f"{check}:{target}")
         return None
 
+    def declarations(self) -> dict[str, Any]:
+        """What the row declares about itself, for the report: its group, a tolerance factor
+        with its reason, and what does not apply with the reasons."""
+        tolerance = (
+            {"factor": self.tolerance.factor, "reason": self.tolerance.reason} if self.tolerance else None
+        )
+        return {"group": self.group, "tolerance": tolerance, "not_applicable": dict(self.not_applicable)}
+
     @property
     def tolerance_factor(self) -> float:
         return self.tolerance.factor if self.tolerance is not None else 1.0

@@ -8,10 +8,28 @@ class of any scratchnn module that follows the layer protocol has no row.
 
 from __future__ import annotations
 
-from conformance.registry import layers, nodes, time_layers
+from conformance.registry import (
+    attention,
+    layers,
+    negative_sampling,
+    nodes,
+    rnnlm,
+    seq2seq,
+    time_layers,
+    word2vec,
+)
 from conformance.spec import Row
 
-ROWS: tuple[Row, ...] = (*nodes.ROWS, *layers.ROWS, *time_layers.ROWS)
+ROWS: tuple[Row, ...] = (
+    *nodes.ROWS,
+    *layers.ROWS,
+    *negative_sampling.ROWS,
+    *word2vec.ROWS,
+    *time_layers.ROWS,
+    *rnnlm.ROWS,
+    *attention.ROWS,
+    *seq2seq.ROWS,
+)
 """Every row, in report order: the book's order of the classes."""
 
 ROWS_BY_NAME = {row.name: row for row in ROWS}

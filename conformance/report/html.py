@@ -26,6 +26,7 @@ from conformance.report.summary import (
     cell,
     check_columns,
     count_line,
+    declaration_lines,
     error_change,
     example_facts,
     failing_targets,
@@ -344,7 +345,11 @@ def _layer_body(row: dict[str, Any], checks: list[str]) -> str:
         "Each dot is one example's largest relative error; orange lines are the tolerances; grey "
         "dots (finite differences) are the reference's own error against the same differences."
     )
+    declared = declaration_lines(row)
     parts = [
+        ('<p class="muted">Declared: ' + "; ".join(_text(line) for line in declared) + "</p>")
+        if declared
+        else "",
         _cases_of_layer(row, checks),
         _figure(plots.layer_error_distribution(row), caption),
         _targets_table(row, checks),

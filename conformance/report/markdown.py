@@ -20,6 +20,7 @@ from conformance.report.summary import (
     cell,
     check_columns,
     count_line,
+    declaration_lines,
     error_change,
     example_facts,
     failing_targets,
@@ -49,6 +50,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         _matrix(report["rows"], checks),
         _failures(report["rows"], checks),
         _baseline_changes(report.get("baseline")),
+        _declarations(report["rows"]),
     ]
     return "\n\n".join(section for section in sections if section) + "\n"
 
@@ -186,6 +188,14 @@ def _target_failure(target: dict[str, Any], previous: dict[str, Any] | None) -> 
 def _fact(name: str, text: str) -> str:
     """Facts quote the document literally, in code spans; the error line is prose."""
     return _escape(text) if name == "error" else _code(text)
+
+
+def _declarations(rows: list[dict[str, Any]]) -> str:
+    declared = [(row["layer"], declaration_lines(row)) for row in rows]
+    listed = [f"- **{_escape(layer)}**: {_escape('; '.join(lines))}" for layer, lines in declared if lines]
+    if not listed:
+        return ""
+    return "## What the rows declare\n\n" + "\n".join(listed)
 
 
 def _baseline_changes(baseline: dict[str, Any] | None) -> str:

@@ -58,7 +58,7 @@ def build(directory: Path) -> dict[str, Any]:
     outcomes: dict[tuple[str, str], dict[str, Any]] = {}
     cases: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     planned: dict[tuple[str, str], None] = {}  # ordered: the collection order is the registry's
-    groups: dict[str, str] = {}
+    declared: dict[str, dict[str, Any]] = {}
     for record in records.read(directory):
         kind = record.get("type")
         if kind == "measurement":
@@ -69,11 +69,11 @@ def build(directory: Path) -> dict[str, Any]:
             outcomes[(record["layer"], record["check"])] = record
         elif kind == "planned":
             planned.update(((layer, check), None) for layer, check in record["tests"])
-            groups |= record.get("groups", {})
+            declared |= record.get("rows", {})
     missing = [test for test in planned if test not in outcomes]
     complete = bool(manifest.get("complete", False)) and not missing
     order = [layer for layer, _ in planned]
-    rows = _rows(measurements, outcomes, cases, missing, order, groups)
+    rows = _rows(measurements, outcomes, cases, missing, order, declared)
     return {
         "schema_version": SCHEMA_VERSION,
         "complete": complete,
@@ -111,7 +111,7 @@ def _rows(
     cases: dict[tuple[str, str], list[dict[str, Any]]],
     missing: list[tuple[str, str]],
     order: list[str],
-    groups: dict[str, str],
+    declared: dict[str, dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """One row per layer, in ``order`` (the planned tests', i.e. the registry's) first."""
     by_check: dict[tuple[str, str], list[Measurement]] = defaultdict(list)
@@ -131,10 +131,13 @@ def _rows(
                 checks[check] = _check(
                     outcomes.get((layer, check)), cases[(layer, check)], by_check[(layer, check)]
                 )
+        declarations = declared.get(layer, {})
         rows.append(
             {
                 "layer": layer,
-                "group": groups.get(layer, ""),
+                "group": declarations.get("group", ""),
+                "tolerance": declarations.get("tolerance"),
+                "not_applicable": declarations.get("not_applicable", {}),
                 "status": worst_status(c["status"] for c in checks.values()),
                 "seconds": round(sum(c["seconds"] or 0.0 for c in checks.values()), 3),
                 "checks": checks,

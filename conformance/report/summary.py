@@ -320,6 +320,19 @@ def unchecked_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def declaration_lines(row: dict[str, Any]) -> list[str]:
+    """What the row declares of itself: a tolerance factor and what does not apply, each with
+    its reason (``bad_input x:extra_axis: not applicable, because ...``)."""
+    lines = []
+    tolerance = row.get("tolerance")
+    if tolerance:
+        lines.append(f"tolerances × {tolerance['factor']:g}, because {tolerance['reason']}")
+    for key, reason in (row.get("not_applicable") or {}).items():
+        check, _, target = key.partition(":")
+        lines.append(f"{check}{' ' + target if target else ''}: not applicable, because {reason}")
+    return lines
+
+
 def not_run_line(summary: dict[str, Any]) -> str:
     """What an interrupted run left out."""
     missing = [f"{layer} · {check}" for layer, check in summary.get("not_run", [])]

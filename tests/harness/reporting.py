@@ -52,7 +52,7 @@ def record_run(
         },
     )
     sink = JsonLinesSink(directory, worker)
-    sink.planned(plan, {layer: ROWS_BY_NAME[layer].group for layer, _ in plan})
+    sink.planned(plan, {layer: ROWS_BY_NAME[layer].declarations() for layer, _ in plan})
     for layer, check in tests:
         verify(ROWS_BY_NAME[layer], check, implementation, sink, chosen)
     sink.close()

@@ -21,7 +21,7 @@ from conformance.checks import CHECKS
 from conformance.engine import MemorySink, verify
 from conformance.implementation import Implementation
 from conformance.registry import ROWS_BY_NAME
-from tests.harness.broken_layers import CORRECT_ALTERNATIVES, VARIANTS, Variant
+from tests.harness.broken import CORRECT_ALTERNATIVES, VARIANTS, Variant
 
 CI_WITHOUT_SHRINKING = settings(settings.get_profile("ci"), phases=[Phase.explicit, Phase.generate])
 

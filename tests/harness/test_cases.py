@@ -15,7 +15,7 @@ from conformance.engine import MemorySink, examples_per_case, verify
 from conformance.implementation import Implementation
 from conformance.registry import ROWS_BY_NAME
 from conformance.settings import CAPS_ENV, DEFAULT_MAX_SIZE, MAX_SIZE_ENV, PROFILE_ENV, cap
-from tests.harness.broken_layers import VARIANTS
+from tests.harness.broken import VARIANTS
 
 CI = settings.get_profile("ci")
 

@@ -14,7 +14,7 @@ import conformance.profiles  # noqa: F401  (registers the profiles)
 from conformance.engine import MemorySink, Outcome, verify
 from conformance.implementation import Implementation
 from conformance.registry import ROWS_BY_NAME
-from tests.harness.broken_layers import VARIANTS
+from tests.harness.broken import VARIANTS
 
 LEARNER = "tests.harness.fixtures.broken_affine"
 CI = settings.get_profile("ci")

@@ -13,7 +13,7 @@ import pytest
 import scratchnn
 from conformance.implementation import Implementation
 from conformance.report import baseline, model, write
-from tests.harness.broken_layers import VARIANTS
+from tests.harness.broken import VARIANTS
 from tests.harness.fixtures import book_layers
 from tests.harness.reporting import learner, record_run
 

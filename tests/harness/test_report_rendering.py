@@ -19,7 +19,7 @@ from conformance.report import baseline, model
 from conformance.report.html import render_html
 from conformance.report.markdown import render_markdown
 from conformance.report.summary import grid
-from tests.harness.broken_layers import VARIANTS
+from tests.harness.broken import VARIANTS
 from tests.harness.fixtures import book_layers
 from tests.harness.reporting import learner, record_run
 
@@ -166,7 +166,7 @@ def test_the_html_shows_cases_by_check(page: str) -> None:
 
 def test_the_html_page_escapes_document_text(tmp_path: Path) -> None:
     sink = JsonLinesSink(tmp_path, "main")
-    sink.planned([("Affine", "forward")], {"Affine": "scratchnn.layers"})
+    sink.planned([("Affine", "forward")], {"Affine": {"group": "scratchnn.layers"}})
     failing = Measurement(
         "Affine",
         "forward",
