@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from tests.harness.broken import layers, time_layers
+from tests.harness.broken import layers, seq2seq, time_layers, word2vec
 from tests.harness.broken.variant import Variant
 
-MODULES = (layers, time_layers)
+MODULES = (layers, word2vec, time_layers, seq2seq)
 
 VARIANTS: tuple[Variant, ...] = tuple(v for module in MODULES for v in module.VARIANTS)
 """Every broken variant: each names the checks that must catch it under the ``ci`` profile."""
