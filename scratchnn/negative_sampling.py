@@ -101,10 +101,9 @@ class UnigramSampler:
         *,
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        owner = "UnigramSampler.__init__"
-        counts = _word_counts(owner, corpus)
-        self.power = _positive_real(owner, "power", power)
-        self.sample_size = check.positive_int(owner, "sample_size", sample_size)
+        counts, self.power, self.sample_size = _sampler_arguments(
+            "UnigramSampler.__init__", corpus, power, sample_size
+        )
         self.vocab_size = int(counts.size)
         self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
@@ -185,16 +184,18 @@ class NegativeSamplingLoss(LayerBase):
         rng: np.random.Generator | int | None = None,
     ) -> None:
         super().__init__(W)
+        owner = self._owner("__init__")
         self._param("W", W, 2, "(V, D)")
-        self.sample_size = check.positive_int(self._owner("__init__"), "sample_size", sample_size)
-        self.sampler = UnigramSampler(corpus, power, sample_size, rng=rng)
-        if self.sampler.vocab_size > W.shape[0]:
+        # Checked here too, so that an error names this layer (the sampler checks them again).
+        counts, _, self.sample_size = _sampler_arguments(owner, corpus, power, sample_size)
+        if counts.size > W.shape[0]:
             raise check.fail_value(
-                self._owner("__init__"),
+                owner,
                 "W",
-                f"a row for every word id of the corpus (at least {self.sampler.vocab_size})",
+                f"a row for every word id of the corpus (at least {counts.size})",
                 f"shape {W.shape}",
             )
+        self.sampler = UnigramSampler(corpus, power, sample_size, rng=rng)
         # h, the gathered rows W[idx] (N, K, D), idx (N, K), sigma(scores) (N, K), labels (K,)
         self.cache: tuple[FloatArray, FloatArray, IntArray, FloatArray, FloatArray] | None = None
 
@@ -272,6 +273,18 @@ def _positive_real(owner: str, name: str, value: object) -> float:
     ):
         raise check.fail_value(owner, name, "a positive finite number", repr(value))
     return float(value)
+
+
+def _sampler_arguments(
+    owner: str, corpus: object, power: object, sample_size: object
+) -> tuple[npt.NDArray[np.int64], float, int]:
+    """The word counts of ``corpus``, ``power`` and ``sample_size``, checked (errors name ``owner``)."""
+    counts = _word_counts(owner, corpus)
+    return (
+        counts,
+        _positive_real(owner, "power", power),
+        check.positive_int(owner, "sample_size", sample_size),
+    )
 
 
 def _word_counts(owner: str, corpus: object) -> npt.NDArray[np.int64]:

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from scratchnn import _validation as check
 from scratchnn._validation import FloatArray, IntArray
 from scratchnn.layers import Embedding, SoftmaxWithLoss, _checked_indices
-from scratchnn.negative_sampling import NegativeSamplingLoss
+from scratchnn.negative_sampling import NegativeSamplingLoss, _word_counts
 from scratchnn.nodes import MatMul
 from scratchnn.serialization import load_params, save_params
 
@@ -195,6 +195,14 @@ def _context_ids(owner: str, contexts: object, columns: int, vocab_size: int) ->
     return ids
 
 
+def _check_corpus(owner: str, corpus: object, vocab_size: int) -> None:
+    """A non-empty 1-D array of ids in [0, vocab_size): what the negative sampler is built from."""
+    needed = _word_counts(owner, corpus).size  # the largest id + 1
+    if needed > vocab_size:
+        expected = f"larger than every word id of the corpus (at least {needed})"
+        raise check.fail_value(owner, "vocab_size", expected, str(vocab_size))
+
+
 def _target_ids(owner: str, target: object, n: int, vocab_size: int) -> IntArray:
     ids = _checked_indices(owner, "target", target, vocab_size)
     if ids.shape != (n,):
@@ -225,6 +233,7 @@ class CBOW(_Word2Vec):
     ) -> None:
         self.window_size = check.positive_int("CBOW.__init__", "window_size", window_size)
         W_in, W_out, generator = self._init_weights(vocab_size, hidden_size, "VH", rng, dtype)
+        _check_corpus("CBOW.__init__", corpus, W_in.shape[0])
         # One Embedding for all 2 * window_size columns (the book has one layer per column).
         self.in_layer = Embedding(W_in)
         self.ns_loss = NegativeSamplingLoss(W_out, corpus, power=0.75, sample_size=5, rng=generator)
@@ -272,6 +281,7 @@ class SkipGram(_Word2Vec):
     ) -> None:
         self.window_size = check.positive_int("SkipGram.__init__", "window_size", window_size)
         W_in, W_out, generator = self._init_weights(vocab_size, hidden_size, "VH", rng, dtype)
+        _check_corpus("SkipGram.__init__", corpus, W_in.shape[0])
         self.in_layer = Embedding(W_in)
         self.ns_loss = NegativeSamplingLoss(W_out, corpus, power=0.75, sample_size=5, rng=generator)
         self.params = [W_in, W_out]

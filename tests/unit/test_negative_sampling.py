@@ -342,10 +342,16 @@ def test_large_scores_give_a_finite_loss_without_warnings():
 def test_loss_refuses_bad_input():
     W = np.ones((4, 3))
     owner = r"NegativeSamplingLoss\.forward"
-    with pytest.raises(
-        ValueError, match=r"NegativeSamplingLoss\.__init__: W must be a row for every word id"
-    ):
+    init = r"NegativeSamplingLoss\.__init__"
+    with pytest.raises(ValueError, match=rf"{init}: W must be a row for every word id"):
         NegativeSamplingLoss(W, np.array([0, 4]))
+    # the sampler's arguments are checked in the layer's name
+    with pytest.raises(TypeError, match=rf"{init}: corpus must be an array of integer word ids"):
+        NegativeSamplingLoss(W, np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match=rf"{init}: power must be a positive finite number"):
+        NegativeSamplingLoss(W, np.array([0, 1]), power=-0.75)
+    with pytest.raises(ValueError, match=rf"{init}: corpus must be a non-empty 1-D array"):
+        NegativeSamplingLoss(W, np.array([[0, 1]]))
     layer = NegativeSamplingLoss(W, np.array([0, 1, 2, 3]), sample_size=2, rng=0)
     with pytest.raises(ValueError, match=rf"{owner}: h must be of shape \(N, 3\)"):
         layer.forward(np.ones((2, 2)), np.array([0, 1]))

@@ -275,8 +275,10 @@ def test_bad_input_is_refused_by_the_model():
         CBOW(6, 3, 2, corpus).backward()
     with pytest.raises(ValueError, match=r"CBOW\.__init__: vocab_size must be a positive integer"):
         CBOW(0, 3, 2, corpus)
-    with pytest.raises(ValueError, match=r"NegativeSamplingLoss\.__init__: W must be a row for every word"):
+    with pytest.raises(ValueError, match=r"CBOW\.__init__: vocab_size must be larger than every word id"):
         CBOW(4, 3, 2, corpus)
+    with pytest.raises(TypeError, match=r"SkipGram\.__init__: corpus must be an array of integer word ids"):
+        SkipGram(6, 3, 2, corpus.astype(float))
     with pytest.raises(TypeError, match=r"SkipGram\.__init__: dtype must be float32 or float64"):
         SkipGram(6, 3, 2, corpus, dtype=np.int64)
     simple = SimpleCBOW(6, 3)
