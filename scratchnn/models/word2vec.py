@@ -123,6 +123,7 @@ class SimpleCBOW(_Word2Vec):
         return self.loss_layer.forward(score, target)
 
     def backward(self, dout: float = 1) -> None:
+        check.upstream_scalar("SimpleCBOW.backward", dout, self.params[0].dtype)
         ds = self.loss_layer.backward(dout)
         da = self.out_layer.backward(ds)
         da *= 0.5
@@ -176,6 +177,7 @@ class SimpleSkipGram(_Word2Vec):
         return l1 + l2
 
     def backward(self, dout: float = 1) -> None:
+        check.upstream_scalar("SimpleSkipGram.backward", dout, self.params[0].dtype)
         dl1 = self.loss_layer1.backward(dout)
         dl2 = self.loss_layer2.backward(dout)
         ds = dl1 + dl2
@@ -254,6 +256,7 @@ class CBOW(_Word2Vec):
 
     def backward(self, dout: float = 1) -> None:
         n, columns = check.cached("CBOW.backward", self._batch)
+        check.upstream_scalar("CBOW.backward", dout, self.params[0].dtype)
         dh = self.ns_loss.backward(dout)
         dh *= 1 / columns
         # every context column of row n receives dh[n]: a broadcast view, no copy here
@@ -296,5 +299,6 @@ class SkipGram(_Word2Vec):
         return self.ns_loss.forward(h, ids)
 
     def backward(self, dout: float = 1) -> None:
+        check.upstream_scalar("SkipGram.backward", dout, self.params[0].dtype)
         dh = self.ns_loss.backward(dout)
         self.in_layer.backward(dh)
