@@ -47,8 +47,14 @@ class ProtocolViolation(Exception):
     """The implementation returned or holds something the protocol does not allow.
 
     The message is one line that names the method or attribute (``Affine.forward
-    returned None; expected an array``).
+    returned None; expected an array``). ``home`` is the check the defect belongs to
+    (``forward`` for what forward returns, ``gradient`` for what backward returns): the
+    other checks that trip over it report it as unavailable there, not as their failure.
     """
+
+    def __init__(self, message: str, home: str = "") -> None:
+        super().__init__(message)
+        self.home = home
 
 
 # --- the pieces a convention is made of -----------------------------------------------------
@@ -309,8 +315,12 @@ class Convention:
                 values.append(example.dims[source])
         return values
 
-    def constructor_keywords(self, cls: type, example: Example) -> dict[str, Any]:
+    def constructor_keywords(self, cls: type, example: Example, dtype: Any = np.float64) -> dict[str, Any]:
         keywords: dict[str, Any] = {}
+        if self.constructor.draws_own_weights and accepts_keyword(cls, "dtype"):
+            # A model that takes dtype= (scratchnn's) makes its weights in the checked dtype; the
+            # book's models take none and make float32 weights (.astype('f')).
+            keywords["dtype"] = np.dtype(dtype)
         if self.state is not None:
             keywords[self.state.keyword] = example.case.get("state") != "zero"
         if any(isinstance(source, SeededDraws) for source in self.randomness) and accepts_keyword(cls, "rng"):

@@ -79,6 +79,7 @@ class CaseOutcome:
     reproduce: str = ""
     failing: list[Measurement] = field(default_factory=list)  # the minimal failing example's
     seconds: float = 0.0
+    noted: Measurement | None = None  # the first measurement that could not be read (unavailable)
 
     @property
     def failed(self) -> bool:
@@ -86,8 +87,12 @@ class CaseOutcome:
 
     @property
     def cause(self) -> str:
-        """One line: why the case did not pass (its first failing measurement's detail)."""
+        """One line: why the case did not pass (its first failing measurement's detail, or what
+        could not be read)."""
         if not self.failing:
+            if self.noted is not None:
+                target = f"{self.noted.target}: " if self.noted.target != "-" else ""
+                return target + self.noted.detail
             return self.message.splitlines()[0] if self.message else ""
         first = self.failing[0]
         if first.detail:
@@ -272,6 +277,7 @@ def _verify_case(
     failed_once = False
     failing: dict[str, list[Measurement]] = {}  # examples seen failing, by spec
     passing: set[str] = set()  # examples seen passing while shrinking
+    noted: list[Measurement] = []  # the first measurement that could not be read
 
     def body(data: st.DataObject) -> None:
         nonlocal failed_once
@@ -292,6 +298,8 @@ def _verify_case(
                 for measurement in measurements:
                     sink.measurement(measurement)
                 statuses.update(m.status for m in measurements)
+                if not noted:
+                    noted.extend(m for m in measurements if m.status == "unavailable")
             if not any(m.failed for m in measurements):
                 if failed_once:
                     passing.add(key)
@@ -334,6 +342,7 @@ def _verify_case(
         outcome.status, outcome.message = "error", f"the harness raised while checking:\n{trace}"
         _crashed(row, check, case, impl, sink, outcome)
     outcome.examples, outcome.shrinks = counts["examples"], counts["shrinks"]
+    outcome.noted = noted[0] if noted else None
     outcome.seconds = time.perf_counter() - start
     return outcome
 

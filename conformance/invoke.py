@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from conformance.conventions import ProtocolViolation, SeededDraws, draw_seed
+from conformance.conventions import ProtocolViolation, RandomSource, SeededDraws, draw_seed
 from conformance.implementation import SignatureMismatch
 from conformance.numerics import Array
 from conformance.spec import Example, Row
@@ -129,6 +129,7 @@ class Instance:
     generator_state: dict[str, Any] | None = None
     observed: dict[str, Array] = field(default_factory=dict)  # draws read back after forward
     seeded: bool = False  # the layer draws random numbers: reseed before every forward
+    sources: tuple[RandomSource, ...] = ()  # the randomness installed on the layer
 
     @property
     def name(self) -> str:
@@ -136,10 +137,13 @@ class Instance:
 
     def rebind(self, example: Example) -> Instance:
         """The same layer, driven from now on with ``example`` (its case, state and draws): the
-        injected generator restarts from that example's seed, as a fresh layer's would."""
+        injected generator restarts from that example's seed, and the randomness sources are
+        installed again with its draws (shared negatives), as a fresh layer's would be."""
         self.example = example
         if self.generator is not None:
             self.generator_state = dict(np.random.default_rng(draw_seed(example)).bit_generator.state)
+        for source in self.sources:
+            guarded("constructor", lambda source=source: source.install(self.layer, example))  # type: ignore[misc]
         return self
 
 
@@ -164,7 +168,7 @@ def construct(
     convention = row.convention
     given = cast_params(row, example, dtype) if params is None else params
     args = convention.constructor_arguments(row, example, given)
-    keywords = convention.constructor_keywords(cls, example)
+    keywords = convention.constructor_keywords(cls, example, dtype)
     try:
         layer = guarded("constructor", lambda: cls(*args, **keywords))
     except ImplementationRaised as raised:
@@ -181,6 +185,7 @@ def construct(
         generator,
         generator.bit_generator.state if generator is not None else None,
         seeded=any(isinstance(source, SeededDraws) for source in convention.randomness),
+        sources=convention.randomness,
     )
     if convention.constructor.draws_own_weights:
         _write_drawn_weights(row, instance, given)
@@ -230,11 +235,18 @@ def _reseed(instance: Instance) -> None:
 
 
 def forward(
-    row: Row, instance: Instance, values: dict[str, Array], dtype: Any = np.float64, copies: bool = True
+    row: Row,
+    instance: Instance,
+    values: dict[str, Array],
+    dtype: Any = np.float64,
+    copies: bool = True,
+    need_output: bool = True,
 ) -> tuple[Array, ...]:
     """One forward call (after setting or carrying state), the outputs as arrays. ``values``
     are the cast inputs by name; each call gets fresh copies of them (``copies=False``
-    hands over the arrays themselves, for the contract check to see what is modified)."""
+    hands over the arrays themselves, for the contract check to see what is modified). With
+    ``need_output=False`` a forward that returns None gives no outputs instead of an error (a
+    check of backward does not need them; the forward check reports the missing return)."""
     fresh: Callable[[Array], Array] = (lambda a: a.copy()) if copies else (lambda a: a)
     convention, layer, example = row.convention, instance.layer, instance.example
     method = f"{instance.name}.{convention.method}"
@@ -263,11 +275,13 @@ def forward(
     instance.observed = {}
     for source in convention.randomness:
         instance.observed |= source.observe(layer, example, convention.training(example), result)
+    if result is None and not need_output:
+        return ()
     if type(result) is float:
         result = np.asarray(result, dtype=dtype)
-    outputs = tuple(_numeric(f"{method} returned", value) for value in _as_sequence(result))
+    outputs = tuple(_numeric(f"{method} returned", value, "forward") for value in _as_sequence(result))
     if convention.scalar_output and (len(outputs) != 1 or outputs[0].size != 1):
-        raise ProtocolViolation(f"{method} returned {describe(result)}; a loss returns one scalar")
+        raise ProtocolViolation(f"{method} returned {describe(result)}; a loss returns one scalar", "forward")
     return outputs
 
 
@@ -275,14 +289,14 @@ def _as_sequence(value: Any) -> tuple[Any, ...]:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
-def _numeric(what: str, value: Any) -> Array:
+def _numeric(what: str, value: Any, home: str) -> Array:
     """``value`` as an array of real numbers, or the protocol violation it is (a forgotten
     ``return`` gives None; a layer returning a list of lists is fine)."""
     if value is None:
-        raise ProtocolViolation(f"{what} None; expected an array (is a return statement missing?)")
+        raise ProtocolViolation(f"{what} None; expected an array (is a return statement missing?)", home)
     array = np.asarray(value)
     if array.dtype.kind not in "fiub":
-        raise ProtocolViolation(f"{what} {describe(value)}; expected a NumPy array of real numbers")
+        raise ProtocolViolation(f"{what} {describe(value)}; expected a NumPy array of real numbers", home)
     return array
 
 
@@ -318,7 +332,9 @@ def backward(
             )
             gradients[tensor.name] = Unavailable(reason, defect=not optional)
         else:
-            gradients[tensor.name] = _numeric(f"{instance.name}.{attribute} is", np.array(value, copy=True))
+            gradients[tensor.name] = _numeric(
+                f"{instance.name}.{attribute} is", np.array(value, copy=True), "gradient"
+            )
     return gradients
 
 
@@ -331,15 +347,15 @@ def _returned(row: Row, name: str, result: Any) -> Iterator[tuple[str, Array]]:
     if len(names) == 1:
         if isinstance(result, (tuple, list)):
             raise ProtocolViolation(
-                f"{method} returned {describe(result)} values; expected one array ({expected})"
+                f"{method} returned {describe(result)} values; expected one array ({expected})", "gradient"
             )
-        yield names[0], _numeric(f"{method} returned", result)
+        yield names[0], _numeric(f"{method} returned", result, "gradient")
         return
     if not isinstance(result, (tuple, list)) or len(result) != len(names):
         got = f"{len(result)} values" if isinstance(result, (tuple, list)) else describe(result)
-        raise ProtocolViolation(f"{method} returned {got}; expected {len(names)} ({expected})")
+        raise ProtocolViolation(f"{method} returned {got}; expected {len(names)} ({expected})", "gradient")
     for input_name, value in zip(names, result, strict=True):
-        yield input_name, _numeric(f"{method} returned d{input_name} as", value)
+        yield input_name, _numeric(f"{method} returned d{input_name} as", value, "gradient")
 
 
 # --- parameters and their gradients -------------------------------------------------------------
@@ -494,10 +510,10 @@ class Pass:
         return self.gradients[target]
 
 
-def run(row: Row, cls: type, example: Example, dtype: Any) -> Pass:
-    """Build, forward and backward once in ``dtype``."""
+def run(row: Row, cls: type, example: Example, dtype: Any, need_output: bool = True) -> Pass:
+    """Build, forward and backward once in ``dtype`` (see :func:`forward` for ``need_output``)."""
     instance = construct(row, cls, example, dtype)
-    outputs = forward(row, instance, cast_values(row, example, dtype), dtype)
+    outputs = forward(row, instance, cast_values(row, example, dtype), dtype, need_output=need_output)
     inputs = backward(row, instance, cast_douts(row, example, dtype))
     gradients = {f"d{k}": v for k, v in inputs.items()} | {
         f"d{k}": v for k, v in param_grads(row, instance).items()

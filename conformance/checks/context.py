@@ -112,7 +112,8 @@ class Context:
     def wrong_shape(
         self, check: str, target: str, dtype: str, actual: Array, expected: tuple[int, ...]
     ) -> Measurement | None:
-        """A failure naming where a gradient of the wrong shape came from, or None."""
+        """A failure naming where a gradient of the wrong shape came from, or None. The gradient
+        check reports it; the other checks that compare the same gradient mark it unavailable."""
         if np.shape(actual) == expected:
             return None
         source = target[1:]
@@ -121,7 +122,11 @@ class Context:
             f"{self.row.name}.{where} gave {target} of shape {np.shape(actual)};"
             f" {source} has shape {expected}"
         )
-        return self.measurement(check, target, dtype, "fail", detail=detail)
+        if check == "gradient":
+            return self.measurement(check, target, dtype, "fail", detail=detail)
+        return self.measurement(
+            check, target, dtype, "unavailable", detail=f"{detail} (reported under gradient)"
+        )
 
     def unavailable(self, check: str, target: str, dtype: str, missing: Unavailable) -> Measurement:
         status = "unavailable" if missing.defect else "skipped"
@@ -136,6 +141,9 @@ class Context:
             return self.measurement(
                 check, target, dtype, "fail" if numerical else "error", detail=error.short
             )
+        if isinstance(error, ProtocolViolation) and error.home and error.home != check:
+            detail = f"{error} (reported under {error.home})"
+            return self.measurement(check, target, dtype, "unavailable", detail=detail)
         return self.measurement(check, target, dtype, "error", detail=str(error))
 
     def kink_distance(self, input_name: str, example: Example | None = None) -> Array | None:

@@ -54,7 +54,7 @@ class _Call:
         self.douts = invoke.cast_douts(row, example, np.float64)
         before = {k: v.copy() for k, v in self.values.items()}
         douts_before = [np.copy(d) for d in self.douts]
-        self.outputs = invoke.forward(row, instance, self.values, copies=False)
+        self.outputs = invoke.forward(row, instance, self.values, copies=False, need_output=False)
         self.mutated = _mutations(before, self.values, "forward")
         after_forward = {k: v.copy() for k, v in self.values.items()}
         self.outputs_copy = [o.copy() for o in self.outputs]

@@ -452,8 +452,8 @@ VARIANTS: tuple[Variant, ...] = (
         "sigmoid-forgets-return",
         "Sigmoid",
         SigmoidForgetsReturn,
-        ("forward", "gradient", "contract"),
-        "forward computes the output and returns None",
+        ("forward",),
+        "forward computes the output and returns None (reported once, under forward)",
     ),
     Variant(
         "tanh-nan-at-zero",
