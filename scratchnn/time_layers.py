@@ -74,25 +74,27 @@ def _sigmoid_in_place(a: FloatArray) -> None:
     a += 0.5
 
 
-def _recurrent_weights(owner: str, Wx: object, Wh: object, b: object, gates: int) -> int:
-    """Check Wx (D, gates*H), Wh (H, gates*H), b (gates*H,) of one dtype; return H."""
+def _recurrent_weights(owner: str, Wx: object, Wh: object, b: object, gates: int, suffix: str = "") -> int:
+    """Check Wx (D, gates*H), Wh (H, gates*H), b (gates*H,) of one dtype; return H. ``suffix``
+    completes the argument names in messages (TimeBiLSTM's Wx1 ... b2)."""
     k = "" if gates == 1 else str(gates)
-    Wx = check.float_array_of_rank(owner, "Wx", Wx, 2, f"(D, {k}H)")
-    Wh = check.float_array_of_rank(owner, "Wh", Wh, 2, f"(H, {k}H)")
-    b = check.float_array_of_rank(owner, "b", b, 1, f"({k}H,)")
+    wx, wh, bn = f"Wx{suffix}", f"Wh{suffix}", f"b{suffix}"
+    Wx = check.float_array_of_rank(owner, wx, Wx, 2, f"(D, {k}H)")
+    Wh = check.float_array_of_rank(owner, wh, Wh, 2, f"(H, {k}H)")
+    b = check.float_array_of_rank(owner, bn, b, 1, f"({k}H,)")
     H = int(Wh.shape[0])
     if H == 0 or Wh.shape[1] != gates * H:
-        raise check.fail_value(owner, "Wh", f"of shape (H, {k}H) with H >= 1", f"shape {Wh.shape}")
+        raise check.fail_value(owner, wh, f"of shape (H, {k}H) with H >= 1", f"shape {Wh.shape}")
     if Wx.shape[1] != gates * H:
         raise check.fail_value(
-            owner, "Wx", f"of shape (D, {gates * H}) to match Wh of shape {Wh.shape}", f"shape {Wx.shape}"
+            owner, wx, f"of shape (D, {gates * H}) to match {wh} of shape {Wh.shape}", f"shape {Wx.shape}"
         )
     if b.shape != (gates * H,):
         raise check.fail_value(
-            owner, "b", f"of shape ({gates * H},) to match Wh of shape {Wh.shape}", f"shape {b.shape}"
+            owner, bn, f"of shape ({gates * H},) to match {wh} of shape {Wh.shape}", f"shape {b.shape}"
         )
-    check.same_dtype(owner, "Wh", Wh, "Wx", Wx.dtype)
-    check.same_dtype(owner, "b", b, "Wx", Wx.dtype)
+    check.same_dtype(owner, wh, Wh, wx, Wx.dtype)
+    check.same_dtype(owner, bn, b, wx, Wx.dtype)
     return H
 
 
@@ -676,8 +678,8 @@ class TimeBiLSTM(LayerBase):
         stateful: bool = False,
     ) -> None:
         owner = self._owner("__init__")
-        H1 = _recurrent_weights(owner, Wx1, Wh1, b1, 4)
-        H2 = _recurrent_weights(owner, Wx2, Wh2, b2, 4)
+        H1 = _recurrent_weights(owner, Wx1, Wh1, b1, 4, "1")
+        H2 = _recurrent_weights(owner, Wx2, Wh2, b2, 4, "2")
         if Wx2.shape[0] != Wx1.shape[0] or H2 != H1:
             raise check.fail_value(
                 owner, "Wx2", f"of shape {Wx1.shape} like Wx1 (same D and H)", f"shape {Wx2.shape}"

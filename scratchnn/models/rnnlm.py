@@ -127,6 +127,7 @@ class _LanguageModel:
 
     def backward(self, dout: float = 1) -> None:
         """Fill ``grads`` in place (word ids have no gradient: returns None, as the book's)."""
+        check.upstream_scalar(self._owner("backward"), dout, self.params[0].dtype)
         grad = self.loss_layer.backward(dout)
         for layer in reversed(self.layers):
             grad = layer.backward(grad)
