@@ -10,6 +10,7 @@ import torch
 
 from scratchnn.attention import Attention, AttentionWeight, TimeAttention, WeightSum
 
+DTYPES = [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
 RTOL = {np.float32: 2e-5, np.float64: 1e-12}
 ATOL = {np.float32: 2e-6, np.float64: 1e-13}
 
@@ -64,6 +65,7 @@ def inputs_of(name, rng, dtype):
     return hs, normal(rng, (3, 5), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", list(CASES))
 def test_forward_and_gradients_match_torch_autograd(name, dtype):
     cls, reference, out_shape = CASES[name]
@@ -87,6 +89,7 @@ def test_forward_and_gradients_match_torch_autograd(name, dtype):
     assert layer.grads == []
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_time_attention_matches_torch_autograd(dtype):
     rng = np.random.default_rng(2)
     hs_enc, hs_dec = normal(rng, (3, 6, 4), dtype), normal(rng, (3, 5, 4), dtype)
@@ -297,15 +300,16 @@ def test_bad_forward_input_is_refused_with_a_clear_message(layer, args, error, m
 
 
 @pytest.mark.parametrize(
-    ("layer", "inputs", "dout", "error"),
+    ("layer", "inputs", "dout", "error", "name"),
     [
-        (WeightSum(), (H3, np.zeros((2, 3))), np.zeros((2, 3)), ValueError),
-        (AttentionWeight(), (H3, np.zeros((2, 4))), np.zeros((2, 4)), ValueError),
-        (Attention(), (H3, np.zeros((2, 4))), np.zeros((2, 4), np.float32), TypeError),
-        (TimeAttention(), (H3, np.zeros((2, 5, 4))), np.zeros((2, 4, 4)), ValueError),
+        # the message names backward's argument as the book does: dc, da, dout
+        (WeightSum(), (H3, np.zeros((2, 3))), np.zeros((2, 3)), ValueError, "dc"),
+        (AttentionWeight(), (H3, np.zeros((2, 4))), np.zeros((2, 4)), ValueError, "da"),
+        (Attention(), (H3, np.zeros((2, 4))), np.zeros((2, 4), np.float32), TypeError, "dout"),
+        (TimeAttention(), (H3, np.zeros((2, 5, 4))), np.zeros((2, 4, 4)), ValueError, "dout"),
     ],
 )
-def test_bad_dout_is_refused(layer, inputs, dout, error):
+def test_bad_dout_is_refused(layer, inputs, dout, error, name):
     layer.forward(*inputs)
-    with pytest.raises(error, match=rf"{type(layer).__name__}\.backward: dout must"):
+    with pytest.raises(error, match=rf"{type(layer).__name__}\.backward: {name} must"):
         layer.backward(dout)

@@ -23,6 +23,7 @@ from scratchnn.trainer import Trainer
 
 MODELS = {"Seq2seq": Seq2seq, "PeekySeq2seq": PeekySeq2seq, "AttentionSeq2seq": AttentionSeq2seq}
 V, D, H = 7, 3, 4
+DTYPES = [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
 
 
 def batch(rng, n=3, t_enc=5, t_dec=4):
@@ -84,6 +85,7 @@ def torch_loss_and_gradients(name, model, xs, ts):
     return loss.item(), [p.grad.numpy() for p in params]
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", list(MODELS))
 def test_loss_and_every_gradient_match_torch_autograd(name, dtype):
     rng = np.random.default_rng(1)
