@@ -155,6 +155,9 @@ class ClassLabels(Kind):
         return [Axis("labels", self.formats, {"one_hot": "one-hot", "indices": "indices"})]
 
     def format(self, case: Case) -> str:
+        # A kind with one format brings no axis; the case's ``labels`` belongs to another input.
+        if len(self.formats) == 1:
+            return self.formats[0]
         return case.get_str("labels", self.formats[0])
 
     def draw(self, rng: np.random.Generator, shape: tuple[int, ...], dims: Dims, case: Case) -> Array:
