@@ -8,7 +8,7 @@ The book's unscaled dot-product attention, batch-major, without parameters
 - ``AttentionWeight()``: ``forward(hs, h)``, a[n] = softmax_t(sum_h hs[n, t, h] h[n, h]) for
   hs (N, T, H), h (N, H); ``backward(da) -> (dhs, dh)``.
 - ``Attention()``: AttentionWeight then WeightSum on the same hs; ``forward(hs, h) -> c`` (N, H),
-  ``backward(dc) -> (dhs, dh)``; ``attention_weight`` keeps the last a.
+  ``backward(dout) -> (dhs, dh)``; ``attention_weight`` keeps the last a.
 - ``TimeAttention()``: one Attention per decoder step, all steps at once;
   ``forward(hs_enc, hs_dec) -> cs`` (N, Tdec, H), ``backward(dout) -> (dhs_enc, dhs_dec)``;
   ``attention_weights`` keeps the last weights as the book does (a list of Tdec arrays (N, Tenc)).
@@ -19,6 +19,8 @@ What a layer keeps for backward is its own copy, never the caller's array.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +38,17 @@ def _hidden_states(owner: str, name: str, value: object, layout: str = "(N, T, H
     if hs.shape[1] == 0:
         raise check.fail_value(owner, name, f"an array {layout} with T >= 1", f"shape {hs.shape}")
     return hs
+
+
+def _upstream_gradient(
+    owner: str, name: str, value: object, shape: tuple[int, ...], dtype: np.dtype[Any]
+) -> FloatArray:
+    """backward's argument, named as the book names it (``dc``, ``da``), of the forward output's
+    shape and dtype."""
+    array = check.float_array(owner, name, value)
+    check.same_shape(owner, name, array, "the forward output", shape)
+    check.same_dtype(owner, name, array, "the forward output", dtype)
+    return array
 
 
 def _softmax_backward(a: FloatArray, da: FloatArray) -> FloatArray:
@@ -68,7 +81,7 @@ class WeightSum(LayerBase):
         owner = self._owner("backward")
         hs, a = check.cached(owner, self.cache)
         N, _, H = hs.shape
-        dc = check.upstream_gradient(owner, dc, (N, H), hs.dtype)
+        dc = _upstream_gradient(owner, "dc", dc, (N, H), hs.dtype)
         dhs = a[:, :, None] * dc[:, None, :]
         da = np.matmul(hs, dc[:, :, None])[:, :, 0]
         return dhs, da
@@ -100,7 +113,7 @@ class AttentionWeight(LayerBase):
     def backward(self, da: FloatArray) -> tuple[FloatArray, FloatArray]:
         owner = self._owner("backward")
         hs, h, a = check.cached(owner, self.cache)
-        da = check.upstream_gradient(owner, da, a.shape, a.dtype)
+        da = _upstream_gradient(owner, "da", da, a.shape, a.dtype)
         ds = _softmax_backward(a, da)
         dhs = ds[:, :, None] * h[:, None, :]
         dh = np.matmul(ds[:, None, :], hs)[:, 0, :]
@@ -110,7 +123,7 @@ class AttentionWeight(LayerBase):
 class Attention(LayerBase):
     """c = WeightSum(hs, AttentionWeight(hs, h)) (section 8.1.5, fig. 8-18).
 
-    forward(hs (N, T, H), h (N, H)) -> c (N, H); backward(dc) -> (dhs, dh), where dhs adds
+    forward(hs (N, T, H), h (N, H)) -> c (N, H); backward(dout) -> (dhs, dh), where dhs adds
     the paths through the weights and through the weighted sum. ``attention_weight`` is
     the last forward's a (N, T).
     """
@@ -133,10 +146,10 @@ class Attention(LayerBase):
         self.attention_weight = a
         return c
 
-    def backward(self, dc: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def backward(self, dout: FloatArray) -> tuple[FloatArray, FloatArray]:
         owner = self._owner("backward")
         hs, _ = check.cached(owner, self.weight_sum_layer.cache)
-        dc = check.upstream_gradient(owner, dc, (hs.shape[0], hs.shape[2]), hs.dtype)
+        dc = check.upstream_gradient(owner, dout, (hs.shape[0], hs.shape[2]), hs.dtype)
         dhs0, da = self.weight_sum_layer.backward(dc)
         dhs1, dh = self.attention_weight_layer.backward(da)
         return dhs0 + dhs1, dh

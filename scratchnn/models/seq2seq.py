@@ -256,6 +256,7 @@ class Decoder(_Component):
         self.affine = TimeAffine(affine_W, affine_b)
         self._collect(self.embed, self.lstm, self.affine)
         self.forwarded = False
+        self.score_shape: tuple[int, int, int] = (0, 0, V)
 
     def _inputs(self, owner: str, xs: object, h: object) -> tuple[IntArray, FloatArray]:
         xs = _ids(owner, "xs", xs, self.vocab_size)
@@ -271,18 +272,22 @@ class Decoder(_Component):
         self.lstm.set_state(h)
         score: FloatArray = self.affine.forward(self.lstm.forward(self.embed.forward(xs)))
         self.forwarded = True
+        self.score_shape = (xs.shape[0], xs.shape[1], self.vocab_size)
         return score
 
     def backward(self, dscore: FloatArray) -> FloatArray:
-        self._require_forward()
+        dscore = self._upstream(dscore)
         dout = self.lstm.backward(self.affine.backward(dscore))
         self.embed.backward(dout)
         dh: FloatArray = np.array(self.lstm.dh, copy=True)
         return dh
 
-    def _require_forward(self) -> None:
+    def _upstream(self, dscore: object) -> FloatArray:
+        """dscore, once forward has run, of the shape and dtype of the scores it returned."""
+        owner = self._owner("backward")
         if not self.forwarded:
-            raise RuntimeError(f"{self._owner('backward')}: call forward before backward")
+            raise RuntimeError(f"{owner}: call forward before backward")
+        return _gradient(owner, "dscore", dscore, self.score_shape, self.dtype)
 
     def _step(self, x: IntArray) -> FloatArray:
         """Scores (N, 1, V) of one step from ids (N, 1), carrying the LSTM's state."""
@@ -351,6 +356,7 @@ class PeekyDecoder(Decoder):
         xs, h = self._inputs(self._owner("forward"), xs, h)
         self._start(h)
         self.forwarded = True
+        self.score_shape = (xs.shape[0], xs.shape[1], self.vocab_size)
         return self._step(xs)
 
     def _start(self, h: FloatArray) -> None:
@@ -363,7 +369,7 @@ class PeekyDecoder(Decoder):
         return score
 
     def backward(self, dscore: FloatArray) -> FloatArray:
-        self._require_forward()
+        dscore = self._upstream(dscore)
         H = self.hidden_size
         dout = self.affine.backward(dscore)
         dx = self.lstm.backward(np.ascontiguousarray(dout[:, :, H:]))
@@ -505,9 +511,13 @@ class AttentionDecoder(Decoder):
         owner = self._owner("forward")
         enc_hs = self._encoder_states(owner, enc_hs)
         xs = _ids(owner, "xs", xs, self.vocab_size)
-        _batch_of(owner, "xs", xs, enc_hs.shape[0])
+        if enc_hs.shape[0] != xs.shape[0]:
+            raise check.fail_value(
+                owner, "enc_hs", f"{xs.shape[0]} sequences like xs", f"shape {enc_hs.shape}"
+            )
         self._start(enc_hs)
         self.forwarded = True
+        self.score_shape = (xs.shape[0], xs.shape[1], self.vocab_size)
         return self._step(xs)
 
     def _start(self, enc_hs: FloatArray) -> None:
@@ -522,7 +532,7 @@ class AttentionDecoder(Decoder):
         return score
 
     def backward(self, dscore: FloatArray) -> FloatArray:
-        self._require_forward()
+        dscore = self._upstream(dscore)
         H = self.hidden_size
         dout = self.affine.backward(dscore)
         dc, ddec_hs0 = dout[:, :, :H], dout[:, :, H:]
