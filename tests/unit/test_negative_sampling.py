@@ -364,3 +364,17 @@ def test_loss_refuses_bad_input():
     with_negatives(layer, lambda t: np.zeros((t.size, 3), dtype=np.int64))
     with pytest.raises(ValueError, match=rf"{owner}: negative samples must be an array of shape \(2, 2\)"):
         layer.forward(np.ones((2, 3)), np.array([0, 1]))
+
+
+@pytest.mark.parametrize("vocab", [1, 2, 7, 300])
+def test_the_guide_table_search_finds_what_searchsorted_finds(vocab):
+    rng = np.random.default_rng(vocab)
+    counts = np.minimum(rng.zipf(1.2, vocab), 1000) * (rng.random(vocab) < 0.8)  # skewed, some never occur
+    counts[rng.integers(0, vocab)] += 1
+    sampler = UnigramSampler(np.repeat(np.arange(vocab), counts), 0.75, 3, rng=0)
+    cdf = np.cumsum(sampler.word_p)
+    edges = np.concatenate([cdf, np.nextafter(cdf, 0), np.nextafter(cdf, 2), [0.0, cdf[-1], 1.5]])
+    keys = np.concatenate([rng.random(5000) * cdf[-1], edges])
+    np.testing.assert_array_equal(sampler._first_above(keys), np.searchsorted(cdf, keys, side="right"))
+    grid = keys[:4000].reshape(1000, 4)  # any shape
+    np.testing.assert_array_equal(sampler._first_above(grid), np.searchsorted(cdf, grid, side="right"))
