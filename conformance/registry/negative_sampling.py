@@ -153,7 +153,7 @@ ROWS: tuple[Row, ...] = (
     Row(
         name="EmbeddingDot",
         group=GROUP,
-        dims={"N": Batch(), "V": Size("vocab"), "D": Size()},
+        dims={"N": Batch(), "V": Size("vocab"), "D": Size("hidden")},
         inputs=(Tensor("h", ("N", "D")), Tensor("idx", ("N",), Indices("V"))),
         reference=ref.embedding_dot,
         params=(Tensor("W", ("V", "D")),),
@@ -189,7 +189,7 @@ ROWS: tuple[Row, ...] = (
         dims={
             "N": Batch(),
             "V": Size("vocab", low=2),
-            "D": Size(),
+            "D": Size("hidden"),  # h and the rows of W are word vectors (H in the book)
             "L": Computed(corpus_length),
             "K": Integers(1, 5),
             "power": Choice((0.75, 0.5)),
