@@ -28,7 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 
-from conformance import interrupt
+from conformance import interrupt, invoke
 from conformance.cases import Case
 from conformance.checks import CHECKS, Context
 from conformance.dims import Draw, draw_dims
@@ -235,7 +235,11 @@ def _verify(row: Row, check: str, implementation: Implementation, sink: Sink, ch
     resolution = implementation.resolve(row)
     if resolution.cls is None:
         return _without_examples(row, check, implementation, sink, resolution.status, resolution.message)
-    reason = row.skip_reason(check) or module.applies(row)
+    reason = (
+        row.skip_reason(check)
+        or module.applies(row)
+        or invoke.fixed_weights_dtype(row, resolution.cls, module.dtype)
+    )
     if reason:
         return _without_examples(row, check, implementation, sink, "skipped", f"not applicable: {reason}")
     cases = row.cases(module.REGIMES)

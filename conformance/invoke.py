@@ -29,7 +29,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from conformance.conventions import ProtocolViolation, RandomSource, SeededDraws, draw_seed
+from conformance.conventions import ProtocolViolation, RandomSource, SeededDraws, accepts_keyword, draw_seed
+from conformance.examples import typical_example
 from conformance.implementation import SignatureMismatch
 from conformance.numerics import Array
 from conformance.spec import Example, Row
@@ -192,6 +193,26 @@ def construct(
     for source in convention.randomness:
         guarded("constructor", lambda source=source: source.install(layer, example))  # type: ignore[misc]
     return instance
+
+
+def fixed_weights_dtype(row: Row, cls: type, dtype: str) -> str:
+    """Why a class that draws its own weights cannot be checked in ``dtype``, if it cannot: it
+    takes no ``dtype=`` and makes them in another dtype (the book's models make float32
+    weights, ``.astype('f')``, so only the float32 check applies to them). Built once from a
+    typical example to see; a constructor that raises is left to the checks to report."""
+    if not row.convention.constructor.draws_own_weights or accepts_keyword(cls, "dtype"):
+        return ""
+    example = typical_example(row)
+    args = row.convention.constructor_arguments(row, example, {})
+    try:
+        layer = guarded("constructor", lambda: cls(*args))
+    except ImplementationRaised:
+        return ""
+    reading = read_params(row, layer)
+    made = sorted({str(b.dtype) for b in reading.buffers or []})
+    if not made or made == [str(np.dtype(dtype))]:
+        return ""
+    return f"{type(layer).__name__}'s constructor makes {' and '.join(made)} weights and takes no dtype="
 
 
 def _write_drawn_weights(row: Row, instance: Instance, drawn: dict[str, Array]) -> None:

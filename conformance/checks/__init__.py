@@ -34,6 +34,7 @@ class Check:
     run: Callable[[Context], list[Measurement]]
     REGIMES: tuple[str, ...]
     applies: Callable[[Row], str | None]
+    dtype: str = "float64"  # what the implementation is run in
 
 
 def _check(module: object, applies: Callable[[Row], str | None] | None = None) -> Check:
@@ -45,6 +46,7 @@ def _check(module: object, applies: Callable[[Row], str | None] | None = None) -
         module.run,  # type: ignore[attr-defined]
         tuple(module.REGIMES),  # type: ignore[attr-defined]
         applies or default,
+        str(getattr(module, "DTYPE", "float64")),
     )
 
 

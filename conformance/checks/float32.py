@@ -21,6 +21,7 @@ from conformance.numerics import Array
 from conformance.spec import Example
 
 NAME = "float32"
+DTYPE = "float32"
 REGIMES = ("moderate", "zeros")
 
 

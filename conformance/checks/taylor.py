@@ -2,8 +2,8 @@
 
 For the implementation's gradient g and a random direction v, a right g leaves
 a remainder of order h^2 (log-log slope ~2), a wrong one of order h (slope ~1):
-a verdict that needs no tolerance. Three random directions are tried and the
-best slope counts (see numerics.TAYLOR_DIRECTIONS). Elements near a kink are
+a verdict that needs no tolerance. Up to three random directions are tried, until
+one shows the h^2 law (see numerics.TAYLOR_DIRECTIONS). Elements near a kink are
 left out of v, and the steps stay below half the distance from the others to
 their nearest kink.
 """
@@ -95,7 +95,14 @@ def _measure(
             NAME, probe.target, "float64", "skipped", detail="every element sits at a kink"
         )
     g = np.asarray(gradient, dtype=np.float64)
-    results = [taylor_remainders(loss, probe.array, g, v, max_step, noise) for v in directions]
+    # Directions are tried in turn until one shows the h^2 law: the verdict is the same as
+    # trying all of them (pass if any passes), at a third of the cost for a right gradient,
+    # which matters for models whose every evaluation of L runs the whole network.
+    results = []
+    for v in directions:
+        results.append(taylor_remainders(loss, probe.array, g, v, max_step, noise))
+        if results[-1].finite and results[-1].passed:
+            break
     if not all(r.finite for r in results):
         detail = "L, <g, v> or a remainder is NaN or infinite: forward or backward is not finite"
         return measured("fail", detail, non_finite=True)
