@@ -145,7 +145,10 @@ class Adam(Optimizer):
         m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
         W <- W - lr * m_hat / (sqrt(v_hat) + eps),  m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
 
-    with t counted per parameter array.
+    with t counted per parameter array. The step works in place in one scratch array per
+    parameter (a word2vec embedding of 10,000 x 100 would otherwise allocate about ten
+    temporaries of its size per step), and divides by sqrt(v) / sqrt(1 - b2^t) + eps, which
+    is sqrt(v_hat) + eps up to rounding.
     """
 
     def __init__(
@@ -157,14 +160,25 @@ class Adam(Optimizer):
         self.eps = _positive(self, "eps", eps)
 
     def _step(self, param: FloatArray, grad: FloatArray) -> None:
-        state = self.state_of(param, lambda p: {"m": np.zeros_like(p), "v": np.zeros_like(p), "t": 0})
+        state = self.state_of(
+            param,
+            lambda p: {"m": np.zeros_like(p), "v": np.zeros_like(p), "scratch": np.empty_like(p), "t": 0},
+        )
         state["t"] += 1
-        m, v, t = state["m"], state["v"], state["t"]
-        m += (1 - self.beta1) * (grad - m)
-        v += (1 - self.beta2) * (grad * grad - v)
-        m_hat = m / (1 - self.beta1**t)
-        v_hat = v / (1 - self.beta2**t)
-        param -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        m, v, scratch, t = state["m"], state["v"], state["scratch"], state["t"]
+        np.subtract(grad, m, out=scratch)
+        scratch *= 1 - self.beta1
+        m += scratch  # m <- m + (1 - b1)(g - m) = b1 m + (1 - b1) g
+        np.multiply(grad, grad, out=scratch)
+        scratch -= v
+        scratch *= 1 - self.beta2
+        v += scratch  # v <- b2 v + (1 - b2) g^2
+        np.sqrt(v, out=scratch)
+        scratch *= 1 / math.sqrt(1 - self.beta2**t)
+        scratch += self.eps  # sqrt(v_hat) + eps
+        np.divide(m, scratch, out=scratch)
+        scratch *= self.lr / (1 - self.beta1**t)
+        param -= scratch
 
 
 def _zeros(name: str) -> Callable[[FloatArray], dict[str, Any]]:
