@@ -6,7 +6,8 @@ trained on generated addition problems ("16+75" -> "91").
 Each variant is trained with Adam and gradient clipping at 5.0 with the book's settings
 (wordvec 16, hidden 128, batches of 128; 50,000 problems, a tenth held out), except for
 time: 5 epochs instead of 25, at a learning rate of 0.005 falling to 0.0005 instead of
-0.001 (see :func:`learning_rate`), and OpenBLAS on one thread (see :func:`blas_threads`).
+0.001 (see :func:`learning_rate`), and OpenBLAS on one thread (see
+:func:`scratchnn.examples._blas.blas_threads`).
 After every epoch the held-out exact match is printed: the share of test questions whose
 greedy answer (every character, padding included) is right. A few ``generate`` samples
 follow each variant with ✓/✗. The three accuracy curves are saved as one image. The last
@@ -17,13 +18,11 @@ reversed input stays below ``--min-accuracy`` (0.90).
 from __future__ import annotations
 
 import argparse
-import ctypes
 import importlib.util
 import io
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ import numpy as np
 
 from scratchnn.datasets import sequence
 from scratchnn.datasets.sequence import SequenceData
+from scratchnn.examples._blas import blas_threads
 from scratchnn.models.seq2seq import PeekySeq2seq, Seq2seq
 from scratchnn.optimizers import Adam
 from scratchnn.trainer import Trainer
@@ -62,56 +62,6 @@ class Curve:
     accuracy: list[float] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
     seconds: float = 0.0
-
-
-@contextmanager
-def blas_threads(count: int) -> Iterator[str]:
-    """Run with NumPy's OpenBLAS limited to ``count`` threads (0: leave it), then restore it.
-
-    The steps here are thousands of small products (128 x 128 by 128 x 512): a second BLAS
-    thread gains little, and on a shared machine every product's barrier waits for a time
-    slice — with other jobs running, a PeekySeq2seq step took 20-40x longer on two threads
-    than on one (22 ms against 270-820 ms). OpenBLAS reads OPENBLAS_NUM_THREADS only when it
-    loads, so its own ``openblas_set_num_threads`` is called through ctypes, in the library
-    this process loaded, as threadpoolctl does. Yields what was done, for the log.
-    """
-    controls = None if count <= 0 else _openblas_thread_controls()
-    if controls is None:
-        yield "BLAS threads left as they are" if count <= 0 else "BLAS threads left as they are (no OpenBLAS)"
-        return
-    get, set_count = controls
-    before = int(get())
-    set_count(count)
-    try:
-        yield f"OpenBLAS threads {before} -> {count}"
-    finally:
-        set_count(before)
-
-
-def _openblas_thread_controls() -> tuple[Any, Any] | None:
-    try:
-        maps = Path("/proc/self/maps").read_text()
-    except OSError:
-        return None
-    for path in sorted(
-        {line.split()[-1] for line in maps.splitlines() if "openblas" in line and "/" in line}
-    ):
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        # NumPy's wheels prefix OpenBLAS' symbols; other builds export the plain names.
-        for pattern in (
-            "scipy_openblas_{}_num_threads64_",
-            "openblas_{}_num_threads64_",
-            "openblas_{}_num_threads",
-        ):
-            getter = getattr(library, pattern.format("get"), None)
-            setter = getattr(library, pattern.format("set"), None)
-            if getter is not None and setter is not None:
-                getter.restype, setter.argtypes = ctypes.c_int, [ctypes.c_int]
-                return getter, setter
-    return None
 
 
 def exact_match(model: Seq2seq, x: IdArray, t: IdArray, batch_size: int = 1000) -> float:

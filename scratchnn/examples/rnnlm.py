@@ -20,13 +20,11 @@ hours of training).
 from __future__ import annotations
 
 import argparse
-import ctypes
 import importlib
 import importlib.util
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,61 +32,10 @@ from typing import Any
 import numpy as np
 
 from scratchnn.datasets import markov
+from scratchnn.examples._blas import blas_threads
 from scratchnn.models import BetterRnnlm, Rnnlm
 from scratchnn.optimizers import SGD, Adam, Optimizer
 from scratchnn.trainer import RnnlmTrainer, eval_perplexity
-
-
-@contextmanager
-def blas_threads(count: int) -> Iterator[str]:
-    """Run with NumPy's OpenBLAS limited to ``count`` threads (0: leave it), then restore it.
-
-    The products here are small (20 x 100 by 100 x 400 inside the time loop): a second BLAS
-    thread gains little, and on a shared machine each product's barrier waits for a time
-    slice — with other jobs running, this example took 445 s on two threads against 66 s on
-    one. OpenBLAS reads OPENBLAS_NUM_THREADS only when it loads, so its own
-    ``openblas_set_num_threads`` is called through ctypes, as threadpoolctl does. Yields what
-    was done, for the log.
-    """
-    controls = None if count <= 0 else openblas_thread_controls()
-    if controls is None:
-        yield "BLAS threads left as they are" if count <= 0 else "BLAS threads left as they are (no OpenBLAS)"
-        return
-    get, set_count = controls
-    before = int(get())
-    set_count(count)
-    try:
-        yield f"OpenBLAS threads {before} -> {count}"
-    finally:
-        set_count(before)
-
-
-def openblas_thread_controls() -> tuple[Any, Any] | None:
-    """(get, set) thread-count functions of the OpenBLAS this process loaded, or None (Linux only:
-    the library is found in /proc/self/maps)."""
-    try:
-        maps = Path("/proc/self/maps").read_text()
-    except OSError:
-        return None
-    for path in sorted(
-        {line.split()[-1] for line in maps.splitlines() if "openblas" in line and "/" in line}
-    ):
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        # NumPy's wheels prefix OpenBLAS' symbols; other builds export the plain names.
-        for pattern in (
-            "scipy_openblas_{}_num_threads64_",
-            "openblas_{}_num_threads64_",
-            "openblas_{}_num_threads",
-        ):
-            getter = getattr(library, pattern.format("get"), None)
-            setter = getattr(library, pattern.format("set"), None)
-            if getter is not None and setter is not None:
-                getter.restype, setter.argtypes = ctypes.c_int, [ctypes.c_int]
-                return getter, setter
-    return None
 
 
 @dataclass

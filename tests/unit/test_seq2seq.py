@@ -467,9 +467,9 @@ def test_dates_example_runs_with_tiny_settings(capsys, tmp_path):
 
 
 def test_blas_threads_are_limited_inside_and_restored_after():
-    from scratchnn.examples.addition import _openblas_thread_controls, blas_threads
+    from scratchnn.examples._blas import blas_threads, openblas_thread_controls
 
-    controls = _openblas_thread_controls()
+    controls = openblas_thread_controls()
     if controls is None:
         pytest.skip("NumPy does not use OpenBLAS here")
     get, _ = controls
