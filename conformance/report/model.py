@@ -291,8 +291,11 @@ def _margin(check: str, worst: Measurement | None) -> float | None:
     if worst is None or worst.tolerance is None:
         return None
     if check == "taylor":
-        return worst.slope / worst.tolerance if worst.slope is not None else None
-    return worst.tolerance / worst.max_rel_err if worst.max_rel_err else None
+        margin = worst.slope / worst.tolerance if worst.slope is not None else None
+    else:
+        margin = worst.tolerance / worst.max_rel_err if worst.max_rel_err else None
+    # An error of a few subnormals (1e-320) overflows the ratio: as good as exact, shown as none.
+    return margin if margin is not None and math.isfinite(margin) else None
 
 
 def _quantiles(values: list[float]) -> dict[str, float] | None:

@@ -12,6 +12,7 @@ import pytest
 
 import scratchnn
 from conformance.implementation import Implementation
+from conformance.measurement import Measurement
 from conformance.report import baseline, model, write
 from tests.harness.broken import VARIANTS
 from tests.harness.fixtures import book_layers
@@ -191,3 +192,16 @@ def test_a_baseline_of_another_schema_version_is_refused(tmp_path: Path) -> None
     old.write_text(json.dumps({"schema_version": "1.0", "rows": []}), encoding="utf-8")
     with pytest.raises(ValueError, match=r"schema_version '1\.0'"):
         write.load_report(old)
+
+
+def test_an_error_of_a_few_subnormals_has_no_margin_rather_than_an_infinite_one() -> None:
+    """tolerance / 1e-320 overflows to inf, which the JSON document cannot hold (a dev run of
+    scratchnn drew such an example): the margin is then none, as for an exact result."""
+    subnormal = Measurement(
+        "Affine", "gradient", "dW", "N>1 · zeros", "pass", tolerance=1e-10, max_rel_err=1e-320
+    )
+    assert model._margin("gradient", subnormal) is None
+    ordinary = Measurement(
+        "Affine", "gradient", "dW", "N>1 · zeros", "pass", tolerance=1e-10, max_rel_err=1e-12
+    )
+    assert model._margin("gradient", ordinary) == pytest.approx(100.0)
