@@ -71,10 +71,3 @@ def reference_pass(row: Row, example: Example) -> tuple[tuple[Array, ...], dict[
         for target, tensor, grad in zip(targets, wrt, grads, strict=True)
     }
     return tuple(o.detach().numpy() for o in outputs), arrays
-
-
-def reference_with_ones(row: Row, example: Example) -> dict[str, Array]:
-    """The reference gradients with every upstream gradient replaced by ones (for the
-    diagnosis "the implementation ignores dout")."""
-    ones = tuple(np.ones_like(d) for d in example.douts)
-    return reference_pass(row, example.with_douts(ones))[1]

@@ -261,3 +261,40 @@ def typical_dims(spec: DimsSpec, case: Case) -> Dims:
         )
         dims[name] = dim.typical(dims, local)
     return dims
+
+
+def grown_dims(spec: DimsSpec, dims: Dims, case: Case, by: int = 1) -> Dims:
+    """A larger example of the same structure: every size grown, each by a different amount
+    (``by``, ``by + 1``, ... in order) and on to a size no other dim has, so sizes equal by chance
+    become different (a factor 1/3 then names N or D, not both), while a square
+    weight stays square, what the case fixes stays (a batch of one, a single class), axes,
+    choices and integers stay, and computed dims are recomputed."""
+    grown: Dims = {}
+    step = by
+    taken: set[int] = set()
+
+    def larger(value: int) -> int:
+        """``value`` grown by the next step, then on to a size no other dim has yet."""
+        nonlocal step
+        size = value + step
+        step += 1
+        while size in taken:
+            size += 1
+        taken.add(size)
+        return size
+
+    for name, dim in spec.items():
+        value = dims[name]
+        if isinstance(dim, Computed):
+            grown[name] = dim.compute(grown)
+        elif isinstance(dim, Square) and value == dims[dim.other]:
+            grown[name] = grown[dim.other]
+        elif isinstance(dim, _OneOrMany) and case.get(dim.axis, "many") == "one":
+            grown[name] = value
+        elif isinstance(dim, (Size, Square, _OneOrMany)):
+            grown[name] = larger(int(value))
+        elif isinstance(dim, Shape):
+            grown[name] = tuple(larger(int(v)) for v in value)
+        else:
+            grown[name] = value
+    return grown

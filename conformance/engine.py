@@ -33,6 +33,7 @@ from conformance.cases import Case
 from conformance.checks import CHECKS, Context
 from conformance.dims import Draw, draw_dims
 from conformance.examples import materialize
+from conformance.explain import explain
 from conformance.implementation import Implementation, SignatureMismatch
 from conformance.measurement import FAILING, Measurement, worst_status
 from conformance.spec import ExampleSpec, Row
@@ -95,11 +96,12 @@ class CaseOutcome:
                 return target + self.noted.detail
             return self.message.splitlines()[0] if self.message else ""
         first = self.failing[0]
-        if first.detail:
-            return f"{first.target}: {first.detail}" if first.target != "-" else first.detail
-        if first.max_rel_err is not None:
-            return f"{first.target}: max rel err {first.max_rel_err:.2e} > tolerance {first.tolerance:.2e}"
-        return first.target
+        cause = _cause_of(first)
+        if first.diagnosis and first.diagnosis["entry"] is not None:
+            cause += f"; likely cause: {first.diagnosis['text']}"
+        elif first.diagnosis:
+            cause += f"; {first.diagnosis['text']}"
+        return cause
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -182,11 +184,24 @@ class Outcome:
         }
 
 
+def _cause_of(first: Measurement) -> str:
+    """One line of a failing measurement: the numbers, then the detail."""
+    if first.target == "-":
+        return first.detail
+    if first.check == "taylor" and first.slope is not None:
+        return f"{first.target}: Taylor slope {first.slope:.2f}, a wrong gradient's (a right one gives 2)"
+    if first.max_rel_err is not None and first.tolerance is not None:
+        numbers = f"max rel err {first.max_rel_err:.2e} > tolerance {first.tolerance:.2e}"
+        return f"{first.target}: {numbers}" + (f" ({first.detail})" if first.detail else "")
+    return f"{first.target}: {first.detail}" if first.detail else first.target
+
+
 class CheckFailed(AssertionError):
     """Raised inside the Hypothesis test so that it shrinks to a minimal failing example."""
 
-    def __init__(self, measurements: list[Measurement]) -> None:
+    def __init__(self, measurements: list[Measurement], spec: ExampleSpec) -> None:
         self.measurements = measurements
+        self.spec = spec
         self.failing = [m for m in measurements if m.failed]
         super().__init__(describe_all(self.failing))
 
@@ -244,24 +259,44 @@ def _verify(row: Row, check: str, implementation: Implementation, sink: Sink, ch
         return _without_examples(row, check, implementation, sink, "skipped", f"not applicable: {reason}")
     cases = row.cases(module.REGIMES)
     per_case = settings(chosen, max_examples=examples_per_case(chosen, len(cases)))
-    outcomes = []
+    outcomes: list[tuple[CaseOutcome, _MinimalFailure | None]] = []
     for case in cases:
         skipped = row.convention.case_skip(check, case)
         if skipped:
-            case_outcome = CaseOutcome(row.name, check, case.text, case.to_json(), "skipped", message=skipped)
-        else:
-            try:
-                case_outcome = _verify_case(
-                    row, check, case, resolution.cls, implementation.spec, sink, per_case
-                )
-            except SignatureMismatch as mismatch:
-                return _without_examples(
-                    row, check, implementation, sink, "signature_mismatch", str(mismatch)
-                )
+            outcomes.append(
+                (CaseOutcome(row.name, check, case.text, case.to_json(), "skipped", message=skipped), None)
+            )
+            continue
+        try:
+            outcomes.append(
+                _verify_case(row, check, case, resolution.cls, implementation.spec, sink, per_case)
+            )
+        except SignatureMismatch as mismatch:
+            return _without_examples(row, check, implementation, sink, "signature_mismatch", str(mismatch))
+    # The likely causes, from every failing case at once: a cause must explain them all.
+    failures = [failure for _, failure in outcomes if failure is not None]
+    explain(row, resolution.cls, check, [(materialize(row, f.spec), f.failed) for f in failures])
+    for case_outcome, failure in outcomes:
+        if failure is not None:
+            for measurement in failure.measurements:
+                sink.measurement(measurement)
+            case_outcome.message = f"{describe_all(failure.failed)}\n{failure.falsifying}".rstrip()
         sink.case(case_outcome)
-        outcomes.append(case_outcome)
-    status = worst_status(case.status for case in outcomes)
-    return Outcome(row.name, check, status, outcomes)
+    status = worst_status(case.status for case, _ in outcomes)
+    return Outcome(row.name, check, status, [case for case, _ in outcomes])
+
+
+@dataclasses.dataclass
+class _MinimalFailure:
+    """A case's minimal failing example, held back until the likely causes are known."""
+
+    measurements: list[Measurement]  # every measurement of the example, marked minimal
+    spec: ExampleSpec
+    falsifying: str  # Hypothesis's notes on it
+
+    @property
+    def failed(self) -> list[Measurement]:
+        return [m for m in self.measurements if m.failed]
 
 
 def _without_examples(
@@ -273,13 +308,15 @@ def _without_examples(
 
 def _verify_case(
     row: Row, check: str, case: Case, cls: type, impl: str, sink: Sink, chosen: settings
-) -> CaseOutcome:
+) -> tuple[CaseOutcome, _MinimalFailure | None]:
+    """The case's outcome, and its minimal failing example (not yet sent to ``sink``) if it
+    failed."""
     run_check = CHECKS[check].run
     start = time.perf_counter()
     counts = {"examples": 0, "shrinks": 0}
     statuses: set[str] = set()
     failed_once = False
-    failing: dict[str, list[Measurement]] = {}  # examples seen failing, by spec
+    failing: dict[str, tuple[list[Measurement], ExampleSpec]] = {}  # examples seen failing
     passing: set[str] = set()  # examples seen passing while shrinking
     noted: list[Measurement] = []  # the first measurement that could not be read
 
@@ -309,28 +346,29 @@ def _verify_case(
                     passing.add(key)
                 return
             failed_once = True
-            failing[key] = measurements
+            failing[key] = (measurements, spec)
         # One raise for fresh and remembered failures: Hypothesis tells failures apart by where
         # they are raised.
-        raise CheckFailed(failing[key])
+        raise CheckFailed(*failing[key])
 
     # A distinct name per (row, check, case): Hypothesis derives derandomized seeds and
     # database keys from it, and prints it in the falsifying example.
     body.__name__ = body.__qualname__ = f"{row.name}_{check}_{case.slug}"
     test = chosen(given(data=st.data())(body))
     outcome = CaseOutcome(row.name, check, case.text, case.to_json(), "pass")
+    minimal_failure = None
     try:
         test()
         outcome.status = worst_status(statuses) if statuses else "pass"
     except CheckFailed as failure:
-        for measurement in failure.measurements:
-            sink.measurement(dataclasses.replace(measurement, minimal=True))
+        # The minimal example, recorded once more (with the likely causes, once known).
+        minimal = [dataclasses.replace(m, minimal=True) for m in failure.measurements]
         notes = getattr(failure, "__notes__", [])
-        outcome.status = worst_status(m.status for m in failure.failing)
-        outcome.failing = failure.failing
-        outcome.reproduce = "\n".join(n.strip() for n in notes if "reproduce_failure" in n)
         falsifying = "\n".join(n for n in notes if "reproduce_failure" not in n)
-        outcome.message = f"{failure}\n{falsifying}".rstrip()
+        minimal_failure = _MinimalFailure(minimal, failure.spec, falsifying)
+        outcome.status = worst_status(m.status for m in minimal_failure.failed)
+        outcome.failing = minimal_failure.failed
+        outcome.reproduce = "\n".join(n.strip() for n in notes if "reproduce_failure" in n)
     except SignatureMismatch:
         raise
     except HypothesisException as error:
@@ -348,7 +386,7 @@ def _verify_case(
     outcome.examples, outcome.shrinks = counts["examples"], counts["shrinks"]
     outcome.noted = noted[0] if noted else None
     outcome.seconds = time.perf_counter() - start
-    return outcome
+    return outcome, minimal_failure
 
 
 def _crashed(row: Row, check: str, case: Case, impl: str, sink: Sink, outcome: CaseOutcome) -> None:

@@ -97,6 +97,16 @@ class Measurement:
     detail: str = ""
     impl: str = ""
     minimal: bool = False  # the minimal failing example of its case, recorded after shrinking
+    diagnosis: dict[str, Any] | None = None  # the likely cause (conformance.diagnosis), failures only
+
+    @property
+    def likely_cause(self) -> str:
+        """The diagnosis as one line: the cause and how closely it matches, or that none fits."""
+        if not self.diagnosis:
+            return ""
+        if self.diagnosis["entry"] is None:
+            return str(self.diagnosis["text"])
+        return f"{self.diagnosis['text']} (matches to {self.diagnosis['residual']:.0e})"
 
     @property
     def failed(self) -> bool:
@@ -173,6 +183,8 @@ class Measurement:
             )
         if self.detail:
             lines.append(f"  detail    {self.detail}")
+        if self.diagnosis:
+            lines.append(f"  likely    {self.likely_cause}")
         if self.example:
             dims = " ".join(
                 f"{k}={tuple(v) if isinstance(v, list) else v}"

@@ -257,6 +257,7 @@ def _example(m: Measurement) -> dict[str, Any]:
         "target": m.target,
         "detail": m.detail,
         "replay": m.replay_command() if m.example else "",
+        "diagnosis": m.diagnosis,
     }
 
 

@@ -251,8 +251,19 @@ def example_facts(target: dict[str, Any], example: dict[str, Any], with_input: b
         ("worst at", _worst_element(example)),
         ("error", _error_against_tolerance(target, example)),
         ("detail", str(example["detail"] or "")),
+        ("likely cause", likely_cause(example.get("diagnosis"))),
     ]
     return [(name, text) for name, text in facts if text]
+
+
+def likely_cause(diagnosis: dict[str, Any] | None) -> str:
+    """The diagnosis of a failing output or gradient, with the residual that supports it, or
+    the plain statement that no catalogued cause fits; empty where none was sought."""
+    if diagnosis is None:
+        return ""
+    if diagnosis["entry"] is None:
+        return str(diagnosis["text"])
+    return f"{diagnosis['text']} (matches to {diagnosis['residual']:.0e})"
 
 
 def run_facts(report: dict[str, Any]) -> list[tuple[str, str]]:
