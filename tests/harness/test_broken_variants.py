@@ -19,6 +19,7 @@ import conformance.profiles  # noqa: F401  (registers the profiles)
 import scratchnn
 from conformance.checks import CHECKS
 from conformance.engine import MemorySink, verify
+from conformance.explain import COMPARED
 from conformance.implementation import Implementation
 from conformance.registry import ROWS_BY_NAME
 from tests.harness.broken import CORRECT_ALTERNATIVES, VARIANTS, Variant
@@ -62,6 +63,27 @@ def test_variant_is_caught(variant: Variant, check: str) -> None:
         assert by_case[case] == "pass", (
             f"{variant.id}: case {case} reads {by_case[case]}, the bug is elsewhere"
         )
+    if check in COMPARED:
+        reported = {m.diagnosis["entry"] for m in outcome.failing if m.diagnosis and m.diagnosis["entry"]}
+        wrong = reported - variant.diagnoses
+        assert not wrong, f"{variant.id} ({variant.bug}) diagnosed as {sorted(wrong)}:\n{message}"
+        missing = variant.diagnoses - reported
+        assert not missing, f"{variant.id}: no {sorted(missing)} diagnosis:\n{message}"
+
+
+def test_most_bugs_of_the_family_get_the_right_diagnosis() -> None:
+    """The share is read off the declarations, which test_variant_is_caught holds every variant
+    to: a declared diagnosis is reported by each output or gradient check that catches it, and
+    a variant declared without one gets none (a wrong diagnosis is worse than none)."""
+    family = [v for v in VARIANTS if v.family]
+    right = [v for v in family if v.diagnoses]
+    missed = sorted(v.id for v in family if not v.diagnoses)
+    share = len(right) / len(family)
+    print(
+        f"\nright diagnosis: {len(right)} of {len(family)} variants of the family ({share:.0%}); "
+        f"wrong: 0; none: {', '.join(missed)}"
+    )
+    assert share >= 0.7, f"only {share:.0%} of the family's variants get the right diagnosis; missed {missed}"
 
 
 CONTROL = sorted({(variant.row, check) for variant in VARIANTS for check in variant.caught_by})

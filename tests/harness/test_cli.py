@@ -48,12 +48,17 @@ def test_a_broken_layer_fails_the_run_and_is_named(tmp_path: Path) -> None:
     assert any(
         re.match(r"Affine · forward +pass +4 cases +\d+ examples +[\d.]+ s", line) for line in progress
     ), progress
-    assert any(re.match(r"Affine · gradient +error ", line) for line in progress), progress
-    # the failing check's cases, one line each (a missing transpose of a non-square W cannot even
-    # multiply), and the closing grid and verdicts
-    assert "    N>1 · moderate: ERROR ValueError in backward: shapes" in result.stdout
+    assert any(re.match(r"Affine · gradient +fail ", line) for line in progress), progress
+    # the failing check's cases, one line each: with a square W, a wrong dx and its likely cause;
+    # with a batch of one, W (2, 2) against dout (1, 2) cannot even multiply
+    transposed = (
+        "likely cause: dx is what the right formula gives with W transposed: a missing (or extra) .T on W"
+    )
+    assert "    N>1 · moderate: FAIL dx: max rel err " in result.stdout
+    assert transposed in result.stdout
+    assert "    N=1 · moderate: ERROR ValueError in backward: shapes" in result.stdout
     assert "at broken_affine.py:25" in result.stdout
-    assert re.search(r"^Affine +pass +ERROR \(4 of 4 cases\)", result.stdout, flags=re.MULTILINE)
+    assert re.search(r"^Affine +pass +FAIL \(4 of 4 cases\)", result.stdout, flags=re.MULTILINE)
     assert "conformance: correctness: 1 layer disagree: Affine (gradient, " in result.stdout
     assert {p.name for p in tmp_path.iterdir()} >= {
         "conformance.json",

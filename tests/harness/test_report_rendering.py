@@ -214,3 +214,27 @@ def test_every_failing_case_of_the_document_is_on_the_page(document: dict[str, A
             for case in check["cases"]:
                 if case["status"] in ("fail", "error") and case["cause"]:
                     assert html.escape(case["cause"], quote=True) in page, case["cause"]
+
+
+def test_a_likely_cause_is_shown_in_every_output_and_its_absence_said_plainly(tmp_path: Path) -> None:
+    flipped = next(v for v in VARIANTS if v.id == "sigmoidloss-flipped-sign").as_learner_class()
+    implementation = learner(SigmoidWithLoss=flipped, Softmax=book_layers.Softmax)
+    tests = [("SigmoidWithLoss", "gradient"), ("Softmax", "gradient")]
+    document = model.build(record_run(tmp_path, implementation, tests))
+
+    def minimal(layer: str) -> dict[str, Any]:
+        row = next(r for r in document["rows"] if r["layer"] == layer)
+        dx = next(t for t in row["checks"]["gradient"]["targets"] if t["target"] == "dx")
+        return dx["minimal_failing_example"]  # type: ignore[no-any-return]
+
+    flipped_sign = minimal("SigmoidWithLoss")["diagnosis"]
+    assert flipped_sign["entry"] == "scaled"
+    assert flipped_sign["parameters"]["k"] == pytest.approx(-1.0)
+    assert flipped_sign["residual"] < 1e-12
+    # the book's Softmax backward sums over axis 1 whatever the rank: no entry fits that
+    unexplained = minimal("Softmax")["diagnosis"]
+    assert unexplained["entry"] is None
+    sentence = "likely cause: dx is the right value times a constant, k = -1 = −1"
+    for text in (render_markdown(document), render_html(document)):
+        assert sentence in text
+        assert "no catalogued cause fits (nothing guessed)" in text

@@ -73,6 +73,14 @@ class AffineFloat64Grads(scratchnn.Affine):
         self.grads = [np.zeros(W.shape), np.zeros(b.shape)]  # float64 whatever the params are
 
 
+class AffineFloat32Buffer(scratchnn.Affine):
+    def backward(self, dout: Any) -> Any:
+        W, _ = self.params
+        self.grads[0][...] = np.asarray(self.x.T @ dout, dtype="f")  # a float32 scratch buffer
+        self.grads[1][...] = dout.sum(axis=0)
+        return dout @ W.T
+
+
 class AffineBook(scratchnn.Affine):
     """The book's Affine: right numbers, no input checks."""
 
@@ -274,6 +282,11 @@ class SigmoidWithLossForgetsN(scratchnn.SigmoidWithLoss):
         return (self.y - self.t) * dout
 
 
+class SigmoidWithLossFlippedSign(scratchnn.SigmoidWithLoss):
+    def backward(self, dout: float = 1) -> Any:
+        return (self.t - self.y) * dout / self.t.size  # the sign of the derivative flipped
+
+
 class SigmoidWithLossNaiveLog(scratchnn.SigmoidWithLoss):
     def forward(self, x: Any, t: Any) -> Any:
         super().forward(x, t)
@@ -350,6 +363,13 @@ class DropoutRedrawsInBackward(scratchnn.Dropout):
         return dout * (self.rng.random(dout.shape) > self.dropout_ratio)  # a new mask
 
 
+class DropoutForgetsMaskInBackward(scratchnn.Dropout):
+    def backward(self, dout: Any) -> Any:
+        if self.mask is None:
+            return super().backward(dout)
+        return dout.copy()  # every unit passes the gradient, dropped or not
+
+
 class DropoutInvertedAtTest(scratchnn.Dropout):
     def forward(self, x: Any, train_flg: bool = True) -> Any:
         out = super().forward(x, train_flg)
@@ -379,6 +399,8 @@ VARIANTS: tuple[Variant, ...] = (
         AffineMissingTranspose,
         ("gradient", "finite_difference", "taylor"),
         "dx = dout @ W instead of dout @ W.T",
+        diagnosis="parameter_transposed",
+        family=True,
     ),
     Variant(
         "affine-bias-wrong-axis",
@@ -386,9 +408,17 @@ VARIANTS: tuple[Variant, ...] = (
         AffineBiasSumWrongAxis,
         ("gradient",),
         "db summed over the wrong axis",
+        diagnosis="upstream_wrong_axis",
+        family=True,
     ),
     Variant(
-        "affine-bias-mean", "Affine", AffineBiasMean, ("gradient", "taylor"), "db averaged instead of summed"
+        "affine-bias-mean",
+        "Affine",
+        AffineBiasMean,
+        ("gradient", "taylor"),
+        "db averaged instead of summed",
+        diagnosis="mean_for_sum",
+        family=True,
     ),
     Variant("affine-forgets-bias", "Affine", AffineForgetsBias, ("forward",), "forward drops + b"),
     Variant(
@@ -413,6 +443,15 @@ VARIANTS: tuple[Variant, ...] = (
         "float64 gradients for float32 params",
     ),
     Variant(
+        "affine-float32-buffer",
+        "Affine",
+        AffineFloat32Buffer,
+        ("gradient",),
+        "dW goes through a float32 buffer in a float64 computation",
+        diagnosis="float32_rounding",
+        family=True,
+    ),
+    Variant(
         "affine-book-unchecked",
         "Affine",
         AffineBook,
@@ -425,6 +464,8 @@ VARIANTS: tuple[Variant, ...] = (
         MatMulMissingTranspose,
         ("gradient", "finite_difference"),
         "dx = dout @ W",
+        diagnosis="parameter_transposed",
+        family=True,
     ),
     Variant(
         "matmul-keeps-first-input",
@@ -442,7 +483,13 @@ VARIANTS: tuple[Variant, ...] = (
     ),
     Variant("sigmoid-naive-exp", "Sigmoid", SigmoidNaiveExp, ("stability",), "1 / (1 + exp(-x)) overflows"),
     Variant(
-        "sigmoid-ignores-dout", "Sigmoid", SigmoidIgnoresDout, ("gradient", "taylor"), "backward drops dout"
+        "sigmoid-ignores-dout",
+        "Sigmoid",
+        SigmoidIgnoresDout,
+        ("gradient", "taylor"),
+        "backward drops dout",
+        diagnosis="ignores_dout",
+        family=True,
     ),
     Variant(
         "sigmoid-overwrites-dout", "Sigmoid", SigmoidOverwritesDout, ("contract",), "dout modified in place"
@@ -491,6 +538,7 @@ VARIANTS: tuple[Variant, ...] = (
         "backward sums over axis 1",
         breaks=("rank 1 · moderate", "rank 3 · moderate", "rank 4 · moderate"),
         holds=("rank 2 · moderate", "rank 2 · zeros"),
+        family=True,
     ),
     Variant(
         "softmax-backward-missing-sum",
@@ -499,13 +547,23 @@ VARIANTS: tuple[Variant, ...] = (
         ("gradient", "taylor"),
         "y * dout without the - y sum(y dout) term",
     ),
-    Variant("softmax-over-batch", "Softmax", SoftmaxOverBatchAxis, ("forward",), "normalises along axis 0"),
+    Variant(
+        "softmax-over-batch",
+        "Softmax",
+        SoftmaxOverBatchAxis,
+        ("forward",),
+        "normalises along axis 0",
+        diagnosis="normalised_over_wrong_axis",
+        family=True,
+    ),
     Variant(
         "softmaxloss-forgets-n",
         "SoftmaxWithLoss",
         SoftmaxWithLossForgetsN,
         ("gradient", "finite_difference"),
         "dx without / N",
+        diagnosis="scaled",
+        family=True,
     ),
     Variant(
         "softmaxloss-ignores-dout",
@@ -513,6 +571,8 @@ VARIANTS: tuple[Variant, ...] = (
         SoftmaxWithLossIgnoresDout,
         ("gradient",),
         "backward(dout) ignores dout",
+        diagnosis="ignores_dout",
+        family=True,
     ),
     Variant(
         "softmaxloss-log-epsilon",
@@ -527,6 +587,7 @@ VARIANTS: tuple[Variant, ...] = (
         SoftmaxWithLossOneHotWrongAxis,
         ("forward", "gradient"),
         "one-hot labels decoded along the batch axis",
+        family=True,
     ),
     Variant(
         "softmaxloss-book-unchecked",
@@ -536,7 +597,22 @@ VARIANTS: tuple[Variant, ...] = (
         "label -1 silently picks the last class",
     ),
     Variant(
-        "sigmoidloss-forgets-n", "SigmoidWithLoss", SigmoidWithLossForgetsN, ("gradient",), "dx without / N"
+        "sigmoidloss-forgets-n",
+        "SigmoidWithLoss",
+        SigmoidWithLossForgetsN,
+        ("gradient",),
+        "dx without / N",
+        diagnosis="scaled",
+        family=True,
+    ),
+    Variant(
+        "sigmoidloss-flipped-sign",
+        "SigmoidWithLoss",
+        SigmoidWithLossFlippedSign,
+        ("gradient", "finite_difference"),
+        "dx = (t - y) / N: the sign flipped",
+        diagnosis="scaled",
+        family=True,
     ),
     Variant(
         "sigmoidloss-naive-log",
@@ -551,6 +627,8 @@ VARIANTS: tuple[Variant, ...] = (
         MeanSquaredErrorDoubleGradient,
         ("gradient", "taylor"),
         "gradient of (x - t)^2 for a loss of (x - t)^2 / 2",
+        diagnosis="scaled",
+        family=True,
     ),
     Variant(
         "mse-mean-over-elements",
@@ -558,18 +636,43 @@ VARIANTS: tuple[Variant, ...] = (
         MeanSquaredErrorMeanOverElements,
         ("forward",),
         "averages over every element instead of the batch",
+        diagnosis="scaled",
+        family=True,
     ),
-    Variant("add-drops-dy", "Add", AddDropsSecondGradient, ("gradient", "finite_difference"), "dy = 0"),
-    Variant("mul-swaps-gradients", "Mul", MulSwapsGradients, ("gradient", "taylor"), "dx = dout * x"),
+    Variant(
+        "add-drops-dy",
+        "Add",
+        AddDropsSecondGradient,
+        ("gradient", "finite_difference"),
+        "dy = 0",
+        diagnosis="zero",
+    ),
+    Variant(
+        "mul-swaps-gradients",
+        "Mul",
+        MulSwapsGradients,
+        ("gradient", "taylor"),
+        "dx = dout * x",
+        diagnosis="other_gradient",
+        family=True,
+    ),
     Variant(
         "branch-first-gradient",
         "Branch",
         BranchKeepsFirstGradient,
         ("gradient",),
         "backward keeps one upstream gradient instead of summing them",
+        diagnosis="first_upstream_only",
+        family=True,
     ),
     Variant(
-        "repeat-averages", "Repeat", RepeatAveragesGradient, ("gradient",), "backward averages the copies"
+        "repeat-averages",
+        "Repeat",
+        RepeatAveragesGradient,
+        ("gradient",),
+        "backward averages the copies",
+        diagnosis="scaled",
+        family=True,
     ),
     Variant("repeat-tiles", "Repeat", RepeatTiles, ("forward",), "np.tile instead of np.repeat"),
     Variant(
@@ -578,6 +681,7 @@ VARIANTS: tuple[Variant, ...] = (
         SumBackwardWithoutRepeat,
         ("gradient",),
         "backward returns dout without repeating it",
+        diagnosis="not_repeated",
     ),
     Variant(
         "twolayer-skips-sigmoid",
@@ -603,6 +707,8 @@ VARIANTS += (
         EmbeddingDropsDuplicates,
         ("gradient", "finite_difference"),
         "dW[idx] = dout keeps one gradient of a repeated index",
+        diagnosis="except_duplicates",
+        family=True,
     ),
     Variant(
         "embedding-keeps-old-gradient",
@@ -619,6 +725,19 @@ VARIANTS += (
         "backward draws a new mask",
         breaks=("rank 1 · train · moderate",),
         holds=("rank 1 · test · moderate",),
+        diagnosis="mask_redrawn",
+        family=True,
+    ),
+    Variant(
+        "dropout-forgets-mask-in-backward",
+        "Dropout",
+        DropoutForgetsMaskInBackward,
+        ("gradient",),
+        "training backward passes dout through every unit, dropped or not",
+        breaks=("rank 1 · train · moderate",),
+        holds=("rank 1 · test · moderate",),
+        diagnosis="mask_forgotten",
+        family=True,
     ),
     Variant(
         "dropout-inverted-at-test",
@@ -628,6 +747,7 @@ VARIANTS += (
         "test mode returns x unscaled (the inverted convention) instead of x (1 - ratio)",
         breaks=("rank 1 · test · moderate",),
         holds=("rank 1 · train · moderate",),
+        diagnosis="scaled",
     ),
 )
 

@@ -199,6 +199,8 @@ VARIANTS: tuple[Variant, ...] = (
         WeightSumMeanOverFeatures,
         ("gradient", "finite_difference"),
         "da = mean over H of hs * dc instead of the sum",
+        diagnosis="scaled",
+        family=True,
     ),
     Variant(
         "attentionweight-softmax-over-batch",
@@ -206,6 +208,8 @@ VARIANTS: tuple[Variant, ...] = (
         AttentionWeightSoftmaxOverBatch,
         ("forward",),
         "the attention weights are a softmax over the batch axis instead of the time steps",
+        diagnosis="normalised_over_wrong_axis",
+        family=True,
     ),
     Variant(
         "attentionweight-softmax-backward-without-sum",
@@ -227,6 +231,8 @@ VARIANTS: tuple[Variant, ...] = (
         AttentionAveragesDh,
         ("gradient", "finite_difference"),
         "dh averaged over the time steps where it should be summed",
+        diagnosis="scaled",
+        family=True,
     ),
     Variant(
         "attention-drops-weight-path",
@@ -234,6 +240,7 @@ VARIANTS: tuple[Variant, ...] = (
         AttentionDropsWeightPath,
         ("gradient", "taylor"),
         "dhs holds the WeightSum path only; the AttentionWeight path into hs is forgotten",
+        family=True,
     ),
     Variant(
         "attention-drops-sum-path",
@@ -241,6 +248,7 @@ VARIANTS: tuple[Variant, ...] = (
         AttentionDropsSumPath,
         ("gradient",),
         "dhs holds the AttentionWeight path only; the WeightSum path into hs is forgotten",
+        family=True,
     ),
     Variant(
         "timeattention-dhs-enc-not-accumulated",
@@ -248,6 +256,8 @@ VARIANTS: tuple[Variant, ...] = (
         TimeAttentionOverwritesDhsEnc,
         ("gradient", "finite_difference"),
         "dhs_enc = dhs at each decoder step instead of += : only the last step's gradient is kept",
+        diagnosis="one_step_only",
+        family=True,
     ),
     Variant(
         "timeattention-scaled-scores",
@@ -276,6 +286,7 @@ VARIANTS: tuple[Variant, ...] = (
         Seq2seqSkipsEncoderBackward,
         ("gradient", "taylor"),
         "the decoder's dh never reaches the encoder: its gradients stay zero",
+        diagnosis="zero",
     ),
     Variant(
         "peekydecoder-without-peek-gradient",
@@ -283,6 +294,7 @@ VARIANTS: tuple[Variant, ...] = (
         PeekyDecoderWithoutPeekGradient,
         ("gradient", "finite_difference"),
         "dh = lstm.dh only: the h concatenated to every step's LSTM and Affine input is forgotten",
+        family=True,
     ),
     Variant(
         "peekyseq2seq-without-peek-gradient",
@@ -290,6 +302,7 @@ VARIANTS: tuple[Variant, ...] = (
         PeekySeq2seqWithoutPeekGradient,
         ("gradient",),
         "its decoder's dh leaves out the peeky contributions: the encoder's gradients are wrong",
+        family=True,
     ),
     Variant(
         "attentionencoder-last-step-only",
@@ -297,6 +310,8 @@ VARIANTS: tuple[Variant, ...] = (
         AttentionEncoderLastStepOnly,
         ("gradient",),
         "backward keeps the gradient of the last hidden state only, as Encoder's would",
+        diagnosis="one_step_only",
+        family=True,
     ),
     Variant(
         "attentiondecoder-swaps-halves",
@@ -304,6 +319,7 @@ VARIANTS: tuple[Variant, ...] = (
         AttentionDecoderSwapsHalves,
         ("gradient", "taylor"),
         "backward splits the Affine's input gradient as (dec_hs, c) where forward concatenated (c, dec_hs)",
+        family=True,
     ),
     Variant(
         "attentiondecoder-drops-state-gradient",
@@ -311,6 +327,7 @@ VARIANTS: tuple[Variant, ...] = (
         AttentionDecoderDropsStateGradient,
         ("gradient",),
         "lstm.dh is not added to denc_hs[:, -1], the state that started the decoder's LSTM",
+        family=True,
     ),
     Variant(
         "attentionseq2seq-drops-state-gradient",
@@ -318,6 +335,7 @@ VARIANTS: tuple[Variant, ...] = (
         AttentionSeq2seqDropsStateGradient,
         ("gradient",),
         "its decoder drops the gradient of the starting state: the encoder's last step misses it",
+        family=True,
     ),
 )
 

@@ -314,6 +314,8 @@ VARIANTS: tuple[Variant, ...] = (
         TimeRNNDropsCarriedGradient,
         ("gradient", "finite_difference"),
         "dh is not carried back through time",
+        diagnosis=("only_last_step", "one_step_only"),
+        family=True,
     ),
     Variant(
         "timernn-overwrites-weight-gradients",
@@ -321,6 +323,7 @@ VARIANTS: tuple[Variant, ...] = (
         TimeRNNOverwritesWeightGradients,
         ("gradient",),
         "dWx, dWh and db are overwritten at each step instead of summed over time",
+        family=True,
     ),
     Variant(
         "timernn-ignores-stateful",
@@ -353,6 +356,8 @@ VARIANTS: tuple[Variant, ...] = (
         "dc is not carried back through time",
         breaks=("N>1 · zero state · moderate · T>1", "N>1 · set_state · moderate · T>1"),
         holds=("N>1 · zero state · moderate · T=1", "N>1 · set_state · moderate · T=1"),
+        diagnosis="only_last_step",
+        family=True,
     ),
     Variant(
         "timelstm-set-state-forgets-cell",
@@ -383,6 +388,8 @@ VARIANTS: tuple[Variant, ...] = (
         TimeGRUDropsCarriedGradient,
         ("gradient", "finite_difference"),
         "dh is not carried back through time",
+        diagnosis=("only_last_step", "one_step_only"),
+        family=True,
     ),
     Variant(
         "timeembedding-time-major-backward",
@@ -392,6 +399,8 @@ VARIANTS: tuple[Variant, ...] = (
         "dout's rows taken time-major against batch-major ids",
         breaks=("N>1",),
         holds=("N=1",),
+        diagnosis="batch_time_mixed",
+        family=True,
     ),
     Variant(
         "timeembedding-assigns-rows",
@@ -399,6 +408,8 @@ VARIANTS: tuple[Variant, ...] = (
         TimeEmbeddingAssignsRows,
         ("gradient",),
         "dW[ids] = dout keeps one gradient of a repeated id",
+        diagnosis="except_duplicates",
+        family=True,
     ),
     Variant(
         "timeaffine-time-major-dx",
@@ -408,6 +419,8 @@ VARIANTS: tuple[Variant, ...] = (
         "dxs computed batch-major and reshaped time-major",
         breaks=("N>1 · moderate",),
         holds=("N=1 · moderate",),
+        diagnosis="batch_time_mixed",
+        family=True,
     ),
     Variant(
         "timeaffine-bias-last-step",
@@ -415,6 +428,8 @@ VARIANTS: tuple[Variant, ...] = (
         TimeAffineBiasLastStep,
         ("gradient",),
         "db sums the last step over the batch, not every step",
+        diagnosis="one_step_only",
+        family=True,
     ),
     Variant(
         "timesoftmaxloss-gradient-at-ignored",
@@ -424,6 +439,8 @@ VARIANTS: tuple[Variant, ...] = (
         "backward does not zero the positions labelled ignore_label",
         breaks=("N>1 · V>1 · indices · moderate",),
         holds=("N>1 · V>1 · one-hot · moderate", "N=1 · V>1 · one-hot · moderate"),
+        diagnosis="except_masked",
+        family=True,
     ),
     Variant(
         "timesoftmaxloss-mean-over-all-positions",
@@ -433,6 +450,8 @@ VARIANTS: tuple[Variant, ...] = (
         "the loss divides by N*T, ignored positions included",
         breaks=("N>1 · V>1 · indices · moderate",),
         holds=("N>1 · V>1 · one-hot · moderate",),
+        diagnosis="scaled",
+        family=True,
     ),
     Variant(
         "timesigmoidloss-forgets-t",
@@ -440,6 +459,8 @@ VARIANTS: tuple[Variant, ...] = (
         TimeSigmoidWithLossForgetsT,
         ("gradient", "taylor"),
         "dxs divided by N only; the loss averages over N*T",
+        diagnosis="scaled",
+        family=True,
     ),
     Variant(
         "timedropout-redraws-in-backward",
@@ -449,6 +470,8 @@ VARIANTS: tuple[Variant, ...] = (
         "backward draws a new mask",
         breaks=("N>1 · train · moderate",),
         holds=("N>1 · test · moderate",),
+        diagnosis="mask_redrawn",
+        family=True,
     ),
     Variant(
         "timedropout-not-inverted",
@@ -458,6 +481,7 @@ VARIANTS: tuple[Variant, ...] = (
         "training keeps xs unscaled instead of xs / (1 - ratio)",
         breaks=("N>1 · train · moderate",),
         holds=("N>1 · test · moderate",),
+        diagnosis="scaled",
     ),
     Variant(
         "timebilstm-backward-not-reversed",
@@ -481,6 +505,7 @@ VARIANTS: tuple[Variant, ...] = (
         RnnlmSkipsEmbeddingBackward,
         ("gradient", "finite_difference"),
         "backward stops before the embedding: its gradient stays zero",
+        diagnosis="zero",
     ),
     Variant(
         "betterrnnlm-dropout-at-test",

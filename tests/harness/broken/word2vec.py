@@ -173,6 +173,8 @@ VARIANTS: tuple[Variant, ...] = (
         "dW[idx] = dout * h keeps one gradient of a repeated word id",
         breaks=("N>1 · moderate",),
         holds=("N=1 · moderate", "N=1 · zeros"),
+        diagnosis="except_duplicates",
+        family=True,
     ),
     Variant(
         "embeddingdot-keeps-old-gradient",
@@ -215,6 +217,7 @@ VARIANTS: tuple[Variant, ...] = (
         NegativeSamplingLossForgetsNegativesInDh,
         ("gradient", "finite_difference", "taylor"),
         "dh from the target's score only: the negative samples' contribution is left out",
+        family=True,
     ),
     Variant(
         "nsloss-averages-losses",
@@ -222,6 +225,8 @@ VARIANTS: tuple[Variant, ...] = (
         NegativeSamplingLossAveragesLosses,
         ("forward", "gradient"),
         "the sample_size + 1 losses averaged where the book sums them",
+        diagnosis="scaled",
+        family=True,
     ),
     Variant(
         "nsloss-naive-log",
@@ -236,6 +241,8 @@ VARIANTS: tuple[Variant, ...] = (
         SimpleCBOWNoHalfInBackward,
         ("gradient", "finite_difference"),
         "forward averages the two contexts, backward does not halve their gradient",
+        diagnosis="scaled",
+        family=True,
     ),
     Variant(
         "simpleskipgram-one-loss-in-backward",
@@ -243,6 +250,7 @@ VARIANTS: tuple[Variant, ...] = (
         SimpleSkipGramOneLossInBackward,
         ("gradient", "finite_difference"),
         "backward from the first context word's loss only",
+        family=True,
     ),
     Variant(
         "cbow-sums-contexts-in-backward",
@@ -250,6 +258,8 @@ VARIANTS: tuple[Variant, ...] = (
         CBOWSumsContextsInBackward,
         ("gradient", "finite_difference", "taylor"),
         "backward gives every context the whole dh instead of dh / (2 window)",
+        diagnosis="scaled",
+        family=True,
     ),
     Variant(
         "cbow-sums-contexts-in-forward",
@@ -257,6 +267,7 @@ VARIANTS: tuple[Variant, ...] = (
         CBOWSumsContextsInForward,
         ("forward", "gradient"),
         "h is the sum of the context vectors instead of their mean",
+        family=True,
     ),
     Variant(
         "skipgram-first-context-only",
@@ -264,6 +275,7 @@ VARIANTS: tuple[Variant, ...] = (
         SkipGramFirstContextOnlyInBackward,
         ("gradient", "finite_difference", "taylor"),
         "backward uses only the first context word's loss",
+        family=True,
     ),
     Variant(
         "skipgram-averages-contexts",
@@ -271,6 +283,8 @@ VARIANTS: tuple[Variant, ...] = (
         SkipGramAveragesContexts,
         ("forward", "gradient"),
         "the context words' losses averaged where the book sums them",
+        diagnosis="scaled",
+        family=True,
     ),
 )
 
