@@ -81,12 +81,14 @@ def worker_name(config: pytest.Config) -> str:
 
 
 @pytest.fixture(scope="session")
-def conformance_sink(pytestconfig: pytest.Config) -> Iterator[Sink]:
+def conformance_sink(
+    pytestconfig: pytest.Config, conformance_implementation: Implementation
+) -> Iterator[Sink]:
     directory = pytestconfig.getoption("--records")
     if not directory:
         yield MemorySink()
         return
-    sink = JsonLinesSink(Path(directory), worker_name(pytestconfig))
+    sink = JsonLinesSink(Path(directory), worker_name(pytestconfig), conformance_implementation.spec)
     yield sink
     sink.close()
 

@@ -51,7 +51,7 @@ def record_run(
             "environment": describe_environment(),
         },
     )
-    sink = JsonLinesSink(directory, worker)
+    sink = JsonLinesSink(directory, worker, implementation.spec)
     sink.planned(plan, {layer: ROWS_BY_NAME[layer].declarations() for layer, _ in plan})
     for layer, check in tests:
         verify(ROWS_BY_NAME[layer], check, implementation, sink, chosen)
