@@ -30,7 +30,7 @@ from conformance.report.summary import error_kind
 
 SCHEMA_VERSION = "2.0"
 
-SAMPLE_LIMIT = 40
+SAMPLE_LIMIT = 24
 """Per target, at most this many per-example errors are kept for the plots (evenly thinned);
 every failure, the worst example and the quantiles are kept whatever the limit."""
 
@@ -263,18 +263,13 @@ def _example(m: Measurement) -> dict[str, Any]:
 
 def _worst(m: Measurement | None) -> dict[str, Any] | None:
     """The example that came closest to its tolerance: in full if it failed, else briefly (its
-    spec, target and numbers; ``replay`` with this spec reruns it)."""
+    spec, target and numbers, the slope for Taylor; ``replay`` with this spec reruns it)."""
     if m is None:
         return None
     if m.status in FAILING:
         return _example(m)
-    return {
-        "target": m.target,
-        "example": m.example,
-        "max_rel_err": m.max_rel_err,
-        "tolerance": m.tolerance,
-        "slope": m.slope,
-    }
+    brief = {"target": m.target, "example": m.example, "max_rel_err": m.max_rel_err, "tolerance": m.tolerance}
+    return brief | ({"slope": m.slope} if m.check == "taylor" else {})
 
 
 def _closeness(m: Measurement) -> float:
@@ -303,7 +298,8 @@ def _quantiles(values: list[float]) -> dict[str, float] | None:
     if not values:
         return None
     found = np.quantile(np.asarray(values), QUANTILES)
-    return {f"p{int(q * 100)}": float(v) for q, v in zip(QUANTILES, found, strict=True)}
+    # interpolated between measurements kept to 3 digits: 3 digits of them are all there is
+    return {f"p{int(q * 100)}": float(f"{v:.3g}") for q, v in zip(QUANTILES, found, strict=True)}
 
 
 def _target(target: str, dtype: str, group: list[Measurement]) -> dict[str, Any]:
@@ -331,7 +327,7 @@ def _target(target: str, dtype: str, group: list[Measurement]) -> dict[str, Any]
         "quantiles": _quantiles(rel),
         "tolerance": min(tolerances) if tolerances else None,
         "tolerance_max": max(tolerances) if tolerances else None,
-        "margin": _margin(check, worst),
+        "margin": _rounded(_margin(check, worst)),
         "noise_floor": {"max": max(noise), "median": float(np.median(noise))} if noise else None,
         "slope": (
             {
