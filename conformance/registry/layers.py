@@ -105,9 +105,5 @@ ROWS: tuple[Row, ...] = (
             ),
         ),
         malformed=(input_resized("x"), dims_changed("hidden_size", "not_positive", H=0)),
-        not_applicable={
-            "float32": "the book's constructor TwoLayerNet(input_size, hidden_size, output_size) has no"
-            " dtype; float32 is checked layer by layer",
-        },
     ),
 )

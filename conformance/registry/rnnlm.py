@@ -50,8 +50,6 @@ INPUTS = (
 
 NOT_APPLICABLE = {
     "bad_input:ts:negative_index": IGNORE_LABEL_IS_VALID,
-    "float32": "the book's constructors take no dtype (the harness builds the model with its sizes"
-    " and writes float64 weights into it); float32 is checked layer by layer",
 }
 
 

@@ -25,11 +25,6 @@ GROUP = "scratchnn.models"
 SAMPLE_SIZE = 5
 """The book's CBOW and SkipGram build NegativeSamplingLoss(W_out, corpus, power=0.75, sample_size=5)."""
 
-FLOAT32 = (
-    "the book's constructor {} has no dtype (it makes float32 weights, scratchnn float64 unless"
-    " told); float32 is checked layer by layer ({})"
-)
-
 ONE_HOT_MODEL = Convention(
     model=True,
     constructor=Constructor(args=(Arg("vocab_size", "V"), Arg("hidden_size", "H")), draws_own_weights=True),
@@ -89,7 +84,6 @@ ROWS: tuple[Row, ...] = (
         convention=ONE_HOT_MODEL,
         malformed=(input_resized("contexts", "vocab_size"), dims_changed("hidden_size", "not_positive", H=0)),
         not_applicable={
-            "float32": FLOAT32.format("SimpleCBOW(vocab_size, hidden_size)", "MatMul, SoftmaxWithLoss"),
             "bad_input:contexts:one_hot_not_distribution": MATMUL_INPUT.format("the one-hot contexts are"),
         },
     ),
@@ -106,7 +100,6 @@ ROWS: tuple[Row, ...] = (
         convention=ONE_HOT_MODEL,
         malformed=(input_resized("target", "vocab_size"), dims_changed("hidden_size", "not_positive", H=0)),
         not_applicable={
-            "float32": FLOAT32.format("SimpleSkipGram(vocab_size, hidden_size)", "MatMul, SoftmaxWithLoss"),
             "bad_input:target:one_hot_not_distribution": MATMUL_INPUT.format("the one-hot target is"),
         },
     ),
@@ -119,11 +112,6 @@ ROWS: tuple[Row, ...] = (
         params=(Tensor("W_in", ("V", "H")), Tensor("W_out", ("V", "H"))),
         convention=SAMPLING_MODEL,
         malformed=SAMPLING_MALFORMED,
-        not_applicable={
-            "float32": FLOAT32.format(
-                "CBOW(vocab_size, hidden_size, window_size, corpus)", "Embedding, NegativeSamplingLoss"
-            ),
-        },
     ),
     Row(
         name="SkipGram",
@@ -134,10 +122,5 @@ ROWS: tuple[Row, ...] = (
         params=(Tensor("W_in", ("V", "H")), Tensor("W_out", ("V", "H"))),
         convention=SAMPLING_MODEL,
         malformed=SAMPLING_MALFORMED,
-        not_applicable={
-            "float32": FLOAT32.format(
-                "SkipGram(vocab_size, hidden_size, window_size, corpus)", "Embedding, NegativeSamplingLoss"
-            ),
-        },
     ),
 )
