@@ -191,6 +191,9 @@ def _cause_of(first: Measurement) -> str:
     if first.check == "taylor" and first.slope is not None:
         return f"{first.target}: Taylor slope {first.slope:.2f}, a wrong gradient's (a right one gives 2)"
     if first.max_rel_err is not None and first.tolerance is not None:
+        if first.max_rel_err <= first.tolerance and first.detail:  # right values, wrong otherwise
+            within = f"max rel err {first.max_rel_err:.2e} within tolerance {first.tolerance:.2e}"
+            return f"{first.target}: {first.detail} ({within})"
         numbers = f"max rel err {first.max_rel_err:.2e} > tolerance {first.tolerance:.2e}"
         return f"{first.target}: {numbers}" + (f" ({first.detail})" if first.detail else "")
     return f"{first.target}: {first.detail}" if first.detail else first.target
