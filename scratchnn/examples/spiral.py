@@ -88,12 +88,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.plot,
         args.eval_interval,
     )
+    if result.plot is not None:
+        print(f"loss curve saved to {result.plot}")
     print(
         f"final: training accuracy {result.accuracy:.4f}, loss {result.final_loss:.4f}, "
         f"{result.seconds:.2f} s of training"
     )
-    if result.plot is not None:
-        print(f"loss curve saved to {result.plot}")
     if result.accuracy < args.min_accuracy:
         print(f"accuracy below {args.min_accuracy}", file=sys.stderr)
         return 1

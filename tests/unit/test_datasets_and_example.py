@@ -85,3 +85,12 @@ def test_example_main_without_plot_exits_zero(capsys, tmp_path, monkeypatch):
 def test_example_main_fails_below_the_minimum_accuracy(capsys):
     assert example.main(["--no-plot", "--epochs", "1", "--min-accuracy", "0.99"]) == 1
     assert "accuracy below 0.99" in capsys.readouterr().err
+
+
+def test_example_main_ends_with_its_final_line_after_saving_the_plot(capsys, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    assert example.main(["--plot", "curve.png"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2] == "loss curve saved to curve.png"
+    assert lines[-1].startswith("final: training accuracy ")
