@@ -311,10 +311,13 @@ def _print_grid(document: dict[str, Any]) -> None:
 
 
 def _print_verdict(document: dict[str, Any]) -> None:
-    from conformance.report.summary import unchecked_lines, verdict_line
+    from conformance.report.summary import absent_line, unchecked_lines, verdict_line
 
     for line in unchecked_lines(document):
         print(f"conformance: not checked: {line}")
+    absent = absent_line(document)
+    if absent:
+        print(f"conformance: {absent}")
     verdict = verdict_line(document["summary"])
     if verdict:
         print(f"conformance: {verdict}")

@@ -21,6 +21,7 @@ from conformance.measurement import FAILING
 from conformance.report import plots
 from conformance.report.summary import (
     Cell,
+    absent_line,
     baseline_changes,
     case_line,
     cell,
@@ -36,6 +37,7 @@ from conformance.report.summary import (
     not_run_line,
     number,
     overall_status,
+    present,
     run_date,
     run_facts,
     same_example,
@@ -126,9 +128,9 @@ def render_html(report: dict[str, Any]) -> str:
         _header(report),
         _incomplete_banner(report),
         _navigation(baseline is not None),
-        _matrix_section(report["rows"], checks),
+        _matrix_section(present(report["rows"]), checks),
         _baseline_section(baseline) if baseline is not None else "",
-        _layers_section(report["rows"], checks),
+        _layers_section(present(report["rows"]), checks),
         _taylor_section(report),
         _noise_floor_section(report),
         _environment_section(report["environment"], baseline),
@@ -196,6 +198,7 @@ def _header(report: dict[str, Any]) -> str:
     facts = " ".join(f"<span>{_text(name)} <b>{_text(value)}</b></span>" for name, value in run_facts(report))
     verdict = verdict_line(report["summary"])
     unchecked = unchecked_lines(report)
+    absent = absent_line(report)
     return (
         f'<header class="{_status_class(status)}">\n'
         f"<h1>Conformance report: {_text(overall_status(report))}</h1>\n"
@@ -206,6 +209,7 @@ def _header(report: dict[str, Any]) -> str:
             if unchecked
             else ""
         )
+        + (f'<p class="muted">{_text(absent)}</p>\n' if absent else "")
         + "</header>"
     )
 

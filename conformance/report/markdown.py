@@ -16,6 +16,7 @@ from conformance.measurement import FAILING
 from conformance.report.summary import (
     LISTED_CHANGES,
     Cell,
+    absent_line,
     baseline_changes,
     cell,
     check_columns,
@@ -29,6 +30,7 @@ from conformance.report.summary import (
     label,
     not_run_line,
     overall_status,
+    present,
     run_date,
     run_facts,
     same_example,
@@ -47,7 +49,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     checks = check_columns(report)
     sections = [
         _header(report),
-        _matrix(report["rows"], checks),
+        _matrix(present(report["rows"]), checks),
         _failures(report["rows"], checks),
         _baseline_changes(report.get("baseline")),
         _declarations(report["rows"]),
@@ -93,6 +95,9 @@ def _header(report: dict[str, Any]) -> str:
     unchecked = unchecked_lines(report)
     if unchecked:
         lines += ["", "Not checked:", "", *(f"- {_escape(line)}" for line in unchecked)]
+    absent = absent_line(report)
+    if absent:
+        lines += ["", _escape(absent)]
     if not report["complete"]:
         lines += ["", f"> **INCOMPLETE**: {_escape(not_run_line(summary))}"]
     return "\n".join(lines)

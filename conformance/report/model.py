@@ -395,7 +395,7 @@ def verdicts(rows: list[dict[str, Any]]) -> dict[str, str]:
             )
             more = f" and {len(layers) - 6} more" if len(layers) > 6 else ""
             result["correctness"] = (
-                f"{len(layers)} layer{'s' if len(layers) != 1 else ''} disagree: {shown}{more}"
+                f"{len(layers)} layer{' disagrees' if len(layers) == 1 else 's disagree'}: {shown}{more}"
             )
     if ran & set(ROBUSTNESS):
         findings = []

@@ -50,6 +50,21 @@ def check_columns(report: dict[str, Any]) -> list[str]:
     return [c for c in ordered if c in ran] or ordered
 
 
+def present(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows the implementation has: a learner's module with three of the book's classes gets
+    a table of three rows, and one line for the others (see :func:`absent_line`)."""
+    return [row for row in rows if row["status"] != "not_implemented"]
+
+
+def absent_line(report: dict[str, Any]) -> str:
+    """``Not in mylayers (48 of 51 layers): Add, Mul, ...``, or "" when every row is present."""
+    absent = [str(row["layer"]) for row in report["rows"] if row["status"] == "not_implemented"]
+    if not absent:
+        return ""
+    where = report["environment"].get("implementation") or "the implementation"
+    return f"Not in {where} ({len(absent)} of {len(report['rows'])} layers): {', '.join(absent)}"
+
+
 def groups_of(rows: list[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """The rows by group (the scratchnn module of the class), in order of first appearance."""
     order = list(dict.fromkeys(row.get("group", "") for row in rows))
@@ -411,7 +426,7 @@ def grid(report: dict[str, Any]) -> list[list[str]]:
     """The layers × checks matrix as plain text cells (header first), for the terminal."""
     checks = check_columns(report)
     rows = [["layer", *checks]]
-    for row in report["rows"]:
+    for row in present(report["rows"]):
         cells = []
         for check in checks:
             found = cell(row, check)

@@ -59,7 +59,7 @@ def test_a_broken_layer_fails_the_run_and_is_named(tmp_path: Path) -> None:
     assert "    N=1 · moderate: ERROR ValueError in backward: shapes" in result.stdout
     assert "at broken_affine.py:25" in result.stdout
     assert re.search(r"^Affine +pass +FAIL \(4 of 4 cases\)", result.stdout, flags=re.MULTILINE)
-    assert "conformance: correctness: 1 layer disagree: Affine (gradient, " in result.stdout
+    assert "conformance: correctness: 1 layer disagrees: Affine (gradient, " in result.stdout
     assert {p.name for p in tmp_path.iterdir()} >= {
         "conformance.json",
         "conformance.md",

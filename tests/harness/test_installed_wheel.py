@@ -167,7 +167,7 @@ def test_a_learner_module_is_checked_from_its_own_directory(
     assert by_layer["Affine"]["checks"]["gradient"]["status"] in ("fail", "error")
     assert by_layer["Sigmoid"]["status"] == "pass"
     assert "Affine · gradient" in result.stdout
-    assert "correctness: 1 layer disagree: Affine" in result.stdout
+    assert "correctness: 1 layer disagrees: Affine" in result.stdout
     assert "interrupted" not in result.stdout + result.stderr
 
 
