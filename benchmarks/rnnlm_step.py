@@ -43,7 +43,7 @@ from benchmarks.training_step import (
     torch_blas,
     torch_default_threads,
 )
-from scratchnn.examples.rnnlm import openblas_thread_controls
+from scratchnn.examples._blas import openblas_thread_controls
 from scratchnn.models import Rnnlm
 from scratchnn.optimizers import SGD
 from scratchnn.trainer import clip_grads, remove_duplicate
