@@ -62,7 +62,8 @@ def _measure(ctx: Context, probe: Probe, loss: Loss, magnitude: float, gradient:
         estimate = central_difference_gradient(loss, probe.array, skip)  # NaN where skipped
         if skip is not None:
             estimate[skip] = 0.0
-        actual, expected, how = gradient, reference, f"element-wise over {probe.array.size} elements"
+        size = probe.array.size
+        actual, expected, how = gradient, reference, f"element-wise over {size} element{'s' * (size != 1)}"
     else:
         directions = _directions(ctx, probe)
         estimate = directional_differences(loss, probe.array, directions)
