@@ -33,11 +33,6 @@ def row(request: pytest.FixtureRequest) -> Row:
     return request.param  # type: ignore[no-any-return]
 
 
-@pytest.fixture(params=FLOAT_DTYPES, ids=lambda dtype: np.dtype(dtype).name)
-def dtype(request: pytest.FixtureRequest) -> Any:
-    return request.param
-
-
 def built(row: Row, dtype: Any) -> tuple[Instance, dict[str, Any], list[Any]]:
     """A fresh scratchnn layer of the row's first case, the values its calls read, its douts."""
     example = typical_example(row, row.cases()[0], seed=11)

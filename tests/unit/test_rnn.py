@@ -10,13 +10,6 @@ import pytest
 from scratchnn.time_layers import RNN, TimeRNN
 from tests.unit.time_reference import assert_close, check_protocol, normal, torch_rnn
 
-
-@pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
-def dtype(request):
-    """Each test runs in both supported dtypes."""
-    return request.param
-
-
 SHAPES = [(3, 5, 4, 6), (1, 1, 2, 3), (2, 1, 5, 2), (1, 4, 3, 3)]  # (N, T, D, H): H != D, T = 1, N = 1
 
 

@@ -20,12 +20,6 @@ from scratchnn.time_layers import (
 from tests.unit.time_reference import assert_close, check_protocol, normal, tensor
 
 
-@pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
-def dtype(request):
-    """Each test runs in both supported dtypes."""
-    return request.param
-
-
 def raises(error, owner, argument):
     return pytest.raises(error, match="^" + re.escape(f"{owner}: {argument} "))
 
