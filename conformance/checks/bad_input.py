@@ -38,15 +38,15 @@ def run(ctx: Context) -> list[Measurement]:
     return measurements
 
 
-def _attempt(ctx: Context, bad: Example) -> Any:
-    """Construct, forward and backward with the malformed example exactly as drawn (no casting)."""
+def _attempt(ctx: Context, bad: Example) -> tuple[Any, dict[str, Any]]:
+    """Construct, forward and backward with the malformed example exactly as drawn (no casting);
+    what forward and backward returned."""
     row = ctx.row
     instance = invoke.construct(row, ctx.cls, bad, np.float64, params=dict(bad.params), valid=False)
     values = {t.name: bad.inputs[t.name] for t in row.inputs if t.route != "construct"}
     result = invoke.forward(row, instance, values)
     douts = [bad.douts[0]] if row.convention.scalar_output else list(bad.douts)
-    invoke.backward(row, instance, douts)
-    return result
+    return result, invoke.backward(row, instance, douts)
 
 
 STAGES = {"constructor": 0, "forward": 1, "backward": 2}
@@ -62,7 +62,7 @@ def _measure(ctx: Context, malformation: Malformation) -> Measurement:
     bad = malformation.make(ctx.example)
     target = malformation.target
     try:
-        result = _attempt(ctx, bad)
+        result, gradients = _attempt(ctx, bad)
     except ImplementationRaised as raised:
         status, detail = _judge(ctx.row.name, malformation.argument, raised.error)
         latest = LATEST[malformation.stage]
@@ -72,9 +72,14 @@ def _measure(ctx: Context, malformation: Malformation) -> Measurement:
         return ctx.measurement(NAME, target, "float64", status, detail=detail)
     except ProtocolViolation as violation:
         return ctx.measurement(NAME, target, "float64", "fail", detail=f"no error raised, and {violation}")
-    shapes = [list(np.shape(r)) for r in (result if isinstance(result, tuple) else (result,))]
-    returned = shapes[0] if len(shapes) == 1 else shapes
-    detail = f"accepted silently (forward returned shape {returned}); expected ValueError or TypeError"
+    if malformation.stage == "backward":
+        shapes = {name: list(np.shape(g)) for name, g in gradients.items() if isinstance(g, np.ndarray)}
+        returned = ", ".join(f"d{name} of shape {shape}" for name, shape in shapes.items()) or "no gradient"
+        accepted = f"backward returned {returned}"
+    else:
+        outputs = [list(np.shape(r)) for r in (result if isinstance(result, tuple) else (result,))]
+        accepted = f"forward returned shape {outputs[0] if len(outputs) == 1 else outputs}"
+    detail = f"accepted silently ({accepted}); expected ValueError or TypeError"
     return ctx.measurement(NAME, target, "float64", "fail", detail=detail)
 
 
