@@ -12,7 +12,7 @@ environment variable; ``dev`` otherwise.
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from conformance.settings import selected_profile
 
@@ -20,8 +20,11 @@ from conformance.settings import selected_profile
 # checks that take milliseconds: no deadline (timings are noisy here), and the
 # health check about slow data generation does not apply. One failure per
 # (row, check) is reported: its measurements already list every failing gradient.
+# Hypothesis' explain phase is left out: the lines it names ("always and only run
+# by failing test cases") are the harness's own, never the implementation's.
 _base = settings(
     deadline=None,
+    phases=[phase for phase in Phase if phase is not Phase.explain],
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,
     report_multiple_bugs=False,
