@@ -283,9 +283,13 @@ def run(args: argparse.Namespace) -> int:
         return exit_code if exit_code != pytest.ExitCode.INTERRUPTED else EXIT_USAGE
     document = _write_reports(directory, out, baseline)
     records.replace(directory, out / "records")
-    if not args.quiet:
-        _print_grid(document)
+    _print_grid(document)  # -q silences the progress lines, not the summary
     _print_verdict(document)
+    from conformance.report.summary import NOTHING_CHECKED
+
+    if exit_code == pytest.ExitCode.OK and NOTHING_CHECKED in document["summary"]["verdicts"]:
+        # Every row found was a signature mismatch or a near-miss name: not a failure, but not a pass either.
+        return int(pytest.ExitCode.NO_TESTS_COLLECTED)
     return exit_code
 
 
@@ -352,7 +356,8 @@ def _write_reports(directory: Path, out: Path, baseline: Baseline | None) -> dic
     document = build_and_write(directory, out, baseline)
     summary = document["summary"]
     state = "" if document["complete"] else " (the run was interrupted; the reports say what it measured)"
-    print(f"conformance: {summary['status']}{state}; reports in {out}: {', '.join(REPORT_FILES)}")
+    status = str(summary["status"]).replace("_", " ")
+    print(f"conformance: {status}{state}; reports in {out}: {', '.join(REPORT_FILES)}")
     comparison = document.get("baseline")
     if comparison:
         print(

@@ -59,6 +59,7 @@ KNOWN_STATUSES = (
     "signature_mismatch",
     "skipped",
     "incomplete",
+    "nothing_checked",
 )
 
 STYLE = """
@@ -96,7 +97,8 @@ table.matrix th.layer, table.matrix td.layer { text-align: left; }
 .s-fail { background: var(--fail-bg); color: var(--fail); font-weight: 600; }
 .s-error { background: var(--error-bg); color: var(--error); font-weight: 600; }
 .s-partial, .s-unavailable, .s-signature_mismatch { background: #fff4ce; color: #7a5b00; }
-.s-not_implemented, .s-skipped, .s-other, .s-absent { background: var(--grey-bg); color: var(--grey); }
+.s-not_implemented, .s-skipped, .s-nothing_checked, .s-other, .s-absent {
+  background: var(--grey-bg); color: var(--grey); }
 ul.cases { margin: 4px 0 8px; padding-left: 20px; font-size: 13px; }
 ul.cases li.s-pass { background: none; }
 h3.group { margin-top: 20px; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }

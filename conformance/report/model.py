@@ -26,7 +26,7 @@ import numpy as np
 
 from conformance import numerics, records
 from conformance.measurement import FAILING, Measurement, worst_status
-from conformance.report.summary import error_kind
+from conformance.report.summary import NOTHING_CHECKED, error_kind
 
 SCHEMA_VERSION = "2.0"
 
@@ -356,8 +356,15 @@ def _summary(rows: list[dict[str, Any]], complete: bool, missing: list[tuple[str
             for case in check["cases"]:
                 case_counts[case["status"]] += 1
     failed = check_counts.get("fail", 0) + check_counts.get("error", 0)
+    verdict = verdicts(rows)
+    if failed:
+        status = "fail"
+    elif not complete:
+        status = "incomplete"
+    else:
+        status = "nothing_checked" if NOTHING_CHECKED in verdict else "pass"
     return {
-        "status": "fail" if failed else ("pass" if complete else "incomplete"),
+        "status": status,
         "rows": len(rows),
         "row_status": dict(row_counts),
         "checks": dict(check_counts),
@@ -365,7 +372,7 @@ def _summary(rows: list[dict[str, Any]], complete: bool, missing: list[tuple[str
         "examples": sum(c["examples"] for row in rows for c in row["checks"].values()),
         "shrinks": sum(c["shrinks"] for row in rows for c in row["checks"].values()),
         "not_run": [list(t) for t in missing],
-        "verdicts": verdicts(rows),
+        "verdicts": verdict,
     }
 
 
@@ -383,6 +390,8 @@ def verdicts(rows: list[dict[str, Any]]) -> dict[str, str]:
         ]
 
     ran = {name for row in rows for name, c in row["checks"].items() if c["cases"]}
+    if rows and not ran:
+        return {NOTHING_CHECKED: "nothing was checked: no layer could be constructed and run (see why above)"}
     result = {}
     wrong = failing(CORRECTNESS)
     if CORRECTNESS and ran & set(CORRECTNESS):

@@ -68,13 +68,15 @@ def test_a_broken_layer_fails_the_run_and_is_named(tmp_path: Path) -> None:
     }
 
 
-def test_layers_the_learner_lacks_are_not_failures(tmp_path: Path) -> None:
+def test_layers_the_learner_lacks_are_not_failures_nor_a_pass(tmp_path: Path) -> None:
     result = conformance(
         "run", "--impl", LEARNER, "--profile", "dev", "-k", "Sigmoid or Tanh", "--out", str(tmp_path)
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 5, result.stdout + result.stderr
+    assert "conformance: nothing was checked: no layer could be constructed and run" in result.stdout
     document = report_of(tmp_path)
     assert {r["status"] for r in document["rows"]} == {"not_implemented"}
+    assert document["summary"]["status"] == "nothing_checked"
 
 
 def test_scratchnn_passes_with_two_workers_and_their_records_merge(tmp_path: Path) -> None:
@@ -162,6 +164,7 @@ def test_quiet_runs_print_no_progress(tmp_path: Path) -> None:
     result = conformance("run", "-q", "--profile", "dev", "-k", "ReLU and forward", "--out", str(tmp_path))
     assert result.returncode == 0
     assert "ReLU · forward" not in result.stdout
+    assert re.search(r"^ReLU +pass$", result.stdout, flags=re.MULTILINE), "the closing grid stays"
     assert "conformance: correctness: every gradient agrees" in result.stdout
 
 
@@ -246,3 +249,17 @@ def test_the_environment_variable_selects_the_implementation(tmp_path: Path) -> 
         check=False,
     )
     assert f"implementation: {LEARNER}" in result.stdout
+
+
+def test_a_module_whose_constructors_all_mismatch_is_not_a_pass(tmp_path: Path) -> None:
+    result = conformance(
+        "run", "--impl", "tests.harness.fixtures.slips.foreign_constructor", "--profile", "dev", "-q",
+        "-k", "Repeat or Sum", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 5, result.stdout + result.stderr
+    assert "conformance: nothing checked; reports in" in result.stdout
+    mismatch = "signature mismatch: expected Repeat(repeats, axis), found Repeat(D, N)"
+    assert f"conformance: not checked: Repeat: {mismatch}" in result.stdout
+    assert result.stdout.rstrip().endswith(
+        "conformance: nothing was checked: no layer could be constructed and run (see why above)"
+    )
