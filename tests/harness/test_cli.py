@@ -263,3 +263,24 @@ def test_a_module_whose_constructors_all_mismatch_is_not_a_pass(tmp_path: Path) 
     assert result.stdout.rstrip().endswith(
         "conformance: nothing was checked: no layer could be constructed and run (see why above)"
     )
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    """``python -m conformance list | head -1``: the reader is gone before the output is written
+    (here from the start: the pipe's read end is closed before the process runs)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "conformance", "list"],
+            cwd=ROOT,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 1
+    assert result.stderr == ""
