@@ -28,7 +28,7 @@ from conformance import numerics, records
 from conformance.measurement import FAILING, Measurement, worst_status
 from conformance.report.summary import NOTHING_CHECKED, error_kind
 
-SCHEMA_VERSION = "2.0"
+SCHEMA_VERSION = "3.0"
 
 SAMPLE_LIMIT = 24
 """Per target, at most this many per-example errors are kept for the plots (evenly thinned);

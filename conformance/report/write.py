@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.report import baseline as baseline_comparison
-from conformance.report import model
+from conformance.report import model, sparse
 from conformance.report.html import render_html
 from conformance.report.markdown import render_markdown
 
@@ -43,7 +43,7 @@ def load_report(path: Path) -> dict[str, Any]:
     version = str(document.get("schema_version", ""))
     if version.split(".")[0] != model.SCHEMA_VERSION.split(".")[0]:
         raise ValueError(f"{path}: schema_version {version!r}; this harness reads {model.SCHEMA_VERSION}")
-    return document
+    return sparse.expand(document)
 
 
 def build_and_write(records: Path, out: Path, baseline: tuple[dict[str, Any], str] | None) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def build_and_write(records: Path, out: Path, baseline: tuple[dict[str, Any], st
     if baseline is not None:
         report["baseline"] = baseline_comparison.compare(report, *baseline)
     documents = {
-        "conformance.json": json.dumps(report, allow_nan=False, separators=(",", ":")) + "\n",
+        "conformance.json": json.dumps(sparse.compact(report), allow_nan=False, separators=(",", ":")) + "\n",
         "conformance.md": render_markdown(report),
         "index.html": render_html(report),
     }
