@@ -173,6 +173,8 @@ def _margin(value: float | None) -> str:
     """Tolerance over error: how far inside (above 1) or outside (below 1) the tolerance."""
     if value is None:
         return ""
+    if value >= 1e6:  # far inside: the digits say nothing (a stable sigmoid's can be 1e47)
+        return f"{value:.0e}".replace("e+0", "e").replace("e+", "e")
     if value >= 10:
         return f"{value:,.0f}"
     return f"{value:.2f}" if value >= 0.01 else f"{value:.1e}"

@@ -16,7 +16,7 @@ from conformance.implementation import Implementation
 from conformance.measurement import Measurement
 from conformance.records import JsonLinesSink
 from conformance.report import baseline, model
-from conformance.report.html import render_html
+from conformance.report.html import _margin, render_html
 from conformance.report.markdown import render_markdown
 from conformance.report.summary import grid
 from tests.harness.broken import VARIANTS
@@ -236,3 +236,12 @@ def test_a_likely_cause_is_shown_in_every_output_and_its_absence_said_plainly(tm
     for text in (render_markdown(document), render_html(document)):
         assert sentence in text
         assert "no catalogued cause fits (nothing guessed)" in text
+
+
+@pytest.mark.parametrize(
+    ("margin", "shown"),
+    [(6.8e47, "7e47"), (1.2e6, "1e6"), (999_999, "999,999"), (12.3, "12"), (1.5, "1.50"), (0.004, "4.0e-03")],
+)
+def test_a_margin_is_shown_in_few_characters(margin: float, shown: str) -> None:
+    """A stable sigmoid's margin at 1e4 inputs is 1e47: 48 digits would not fit the grid's cell."""
+    assert _margin(margin) == shown
