@@ -20,6 +20,10 @@ ZERO_FLOOR = 1e-18
 """Errors below this (exact zeros above all) are drawn at this value on log axes."""
 
 WIDEST = 1180.0
+NARROWEST_STRIP = 680.0
+"""A strip plot is at least this wide, so that its title and legend fit."""
+LABEL_ROOM = 16.0
+"""Pixels across that a category needs for its own label (10-px text at 60 degrees, with a gap)."""
 """Pixels; wider plots would only be scaled down by the page."""
 
 _ZERO_NOTE = f"(zeros at {ZERO_FLOOR:.0e})"
@@ -123,8 +127,19 @@ def taylor_slope_plot(rows: list[dict[str, Any]], threshold: float, title: str =
     fitted = np.concatenate([s for s in slopes if s.size] or [np.zeros(0)])
     low = min([0.8, *(fitted.tolist() or [])]) - 0.1
     high = max([2.3, *(fitted.tolist() or [])]) + 0.1
-    width = min(WIDEST, 160 + 22 * len(groups))
-    canvas = Canvas(width, 340, LinearScale(low, high), categories=len(groups), bottom=120)
+    heading = f"{title}: " if title else ""
+    caption = f"{heading}Taylor remainder slopes (a wrong gradient gives about 1)"
+    # Wide enough for the title (bold 12-px text, about 8 px a character); the legend goes
+    # between the title and the box.
+    width = min(WIDEST, max(NARROWEST_STRIP, 80 + 8 * len(caption), 160 + 22 * len(groups)))
+    # A rotated label needs LABEL_ROOM px across; with less room each layer is labelled
+    # once, under the middle of its targets, and thin rules separate the layers.
+    per_target = (width - 78) / len(groups) >= LABEL_ROOM  # 78: the canvas' left and right margins
+    labels = [f"{layer} · {group['target']}" if per_target else layer for layer, group in groups]
+    bottom = 30 + 5.2 * max(map(len, labels))  # 6 px a character of 10-px text, times sin 60°
+    canvas = Canvas(
+        width, 236 + bottom, LinearScale(low, high), categories=len(groups), top=42, bottom=bottom
+    )
     rng = np.random.default_rng(0)
     for position, ((layer, group), values) in enumerate(zip(groups, slopes, strict=True)):
         x = canvas.px(position)
@@ -136,21 +151,37 @@ def taylor_slope_plot(rows: list[dict[str, Any]], threshold: float, title: str =
             bad = values < threshold
             canvas.markers(spread[~bad], values[~bad], "pass")
             canvas.markers(spread[bad], values[bad], "over", size=2.8)
-        base = canvas.height - canvas.bottom + 8
-        canvas.text(x + 3, base, f"{layer} · {group['target']}", "end", "tick", rotate=-60)
+        if per_target:
+            base = canvas.height - canvas.bottom + 8
+            canvas.text(x + 3, base, f"{layer} · {group['target']}", "end", "tick", rotate=-60)
+    if not per_target:
+        _label_layers(canvas, [layer for layer, _ in groups])
     canvas.hline(2.0, -0.5, len(groups) - 0.5, "ideal")
     canvas.hline(threshold, -0.5, len(groups) - 0.5, "threshold")
-    heading = f"{title}: " if title else ""
-    canvas.frame(f"{heading}Taylor remainder slopes (a wrong gradient gives about 1)", "fitted slope")
+    canvas.frame(caption, "fitted slope")
     canvas.legend(
         [
             ("ideal: 2 (remainder shrinks as h²)", "ideal", "line", ""),
             (f"threshold {threshold:g}", "threshold", "line", ""),
         ],
-        canvas.width - canvas.right - 220,
-        canvas.top + 14,
+        canvas.left,
+        canvas.top - 10,
+        across=True,
     )
     return canvas.svg(f"{heading}Taylor remainder slopes")
+
+
+def _label_layers(canvas: Canvas, layers: list[str]) -> None:
+    """One rotated label per run of a layer's categories, and a rule between runs."""
+    start = 0
+    for end in range(1, len(layers) + 1):
+        if end < len(layers) and layers[end] == layers[start]:
+            continue
+        middle = canvas.px((start + end - 1) / 2)
+        canvas.text(middle + 3, canvas.height - canvas.bottom + 8, layers[start], "end", "tick", rotate=-60)
+        if end < len(layers):
+            canvas.vline(end - 0.5, "separator")
+        start = end
 
 
 def noise_floor_plot(rows: list[dict[str, Any]], title: str = "") -> str | None:

@@ -116,6 +116,11 @@ class Canvas:
         """A horizontal segment at data y from category or data x0 to x1."""
         self.parts.append(f'<path class="{css}" d="M{_f(self.px(x0))} {_f(self.py(y))}H{_f(self.px(x1))}"/>')
 
+    def vline(self, x: float, css: str) -> None:
+        """A vertical rule across the plot box at category or data x."""
+        top, bottom = self.top, self.height - self.bottom
+        self.parts.append(f'<path class="{css}" d="M{_f(self.px(x))} {_f(top)}V{_f(bottom)}"/>')
+
     def polyline(self, points: Sequence[tuple[float, float]], css: str) -> None:
         coords = "L".join(f"{_f(self.px(x))} {_f(self.py(y))}" for x, y in points)
         self.parts.append(f'<path class="{css}" d="M{coords}"/>')
@@ -231,6 +236,7 @@ svg.plot .tol2 { stroke: #ff7f0e; stroke-width: 1.2; stroke-dasharray: 4 3; fill
 svg.plot .ideal { stroke: #2ca02c; stroke-width: 1.2; stroke-dasharray: 2 2; fill: none; }
 svg.plot .threshold { stroke: #d62728; stroke-width: 1.2; stroke-dasharray: 5 3; fill: none; }
 svg.plot .diagonal { stroke: #1f2328; stroke-width: .8; fill: none; }
+svg.plot .separator { stroke: #d0d7de; stroke-width: .8; fill: none; }
 svg.plot .band { fill: #7f7f7f; fill-opacity: .15; stroke: none; }
 """.strip()
 """The plots' style sheet: the page includes it once, so each plot carries classes, not styles."""
