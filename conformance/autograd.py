@@ -58,6 +58,34 @@ def reference_final_state(row: Row, example: Example) -> dict[str, Array]:
         return {name: final[name].numpy().copy() for name in state.names}
 
 
+def per_step_parameter_gradients(row: Row, example: Example) -> dict[str, Array]:
+    """Each parameter gradient of a recurrent row split by time step, by target name: an array
+    (T, *shape) whose sum over its first axis is the reference's gradient. The row's
+    ``step_reference`` gets its own leaf tensors at every step; autograd gives each its share."""
+    assert row.step_reference is not None, f"{row.name} has no step_reference"
+    inputs, _ = _tensors(row, example, with_grad=False)
+    steps = int(example.dims["T"])
+    by_step = [
+        {p.name: torch.from_numpy(np.array(example.params[p.name], dtype=np.float64)).requires_grad_(True)
+         for p in row.params}
+        for _ in range(steps)
+    ]  # fmt: skip
+    outputs = _as_tuple(row.step_reference(inputs, by_step, context(example)))
+    names = [p.name for p in row.params]
+    leaves = [step[name] for step in by_step for name in names]
+    grad_outputs = [torch.from_numpy(np.asarray(d, dtype=np.float64)) for d in example.douts]
+    grads = torch.autograd.grad(outputs, leaves, grad_outputs=grad_outputs, allow_unused=True)
+    return {
+        f"d{name}": np.stack(
+            [
+                np.zeros(tuple(leaf.shape)) if grad is None else grad.numpy()
+                for leaf, grad in zip(leaves[i :: len(names)], grads[i :: len(names)], strict=True)
+            ]
+        )
+        for i, name in enumerate(names)
+    }
+
+
 def reference_pass(row: Row, example: Example) -> tuple[tuple[Array, ...], dict[str, Array]]:
     """Outputs and every checked gradient (by target name) of the reference on ``example``."""
     inputs, params = _tensors(row, example, with_grad=True)

@@ -4,8 +4,9 @@ Every entry compares what the implementation computed with a transformation of
 the reference's: times a constant, transposed, another input's gradient, the
 gradient for an upstream gradient of ones (or of one time step alone, or read in
 time-major order), the same but at duplicated indices, at one time step or at
-masked positions, rounded to float32, summed or averaged over an axis, the
-upstream gradient summed over the wrong axis ... An entry is a small function
+masked positions, one time step's share of a weight gradient, rounded to float32,
+summed or averaged over an axis, the upstream gradient summed over the wrong
+axis ... An entry is a small function
 with a docstring naming the bug it recognises; it returns a :class:`Diagnosis`
 only when its test holds to the check's own tolerance, so the harness says
 nothing rather than guess. An entry asks :class:`Evidence` for what it needs
@@ -64,6 +65,9 @@ class Evidence:
     example: Example
     reference: Mapping[str, Array]
     rerun: Rerun
+    per_step: Callable[[], Mapping[str, Array]] | None = None
+    """For a recurrent row: each parameter gradient of the reference split into the time steps'
+    contributions, by target (arrays (T, *shape)); None for other rows."""
 
     @property
     def dims(self) -> Mapping[str, Any]:
@@ -665,6 +669,29 @@ def one_step_upstream_only(evidence: Evidence) -> Diagnosis | None:
     return None
 
 
+def weights_of_one_step(evidence: Evidence) -> Diagnosis | None:
+    """A weight gradient overwritten at each time step instead of summed over time
+    (``grads[i][...] = grad`` in the loop where the book writes ``grads[i] += grad``): it holds
+    the contribution of the step the loop visits last alone, the first step for a backward
+    that runs from the last step to the first."""
+    if evidence.per_step is None:
+        return None
+    contributions = evidence.per_step().get(evidence.target)
+    if contributions is None or contributions.shape[0] < 2:
+        return None
+    for step, label in ((0, "first"), (contributions.shape[0] - 1, "last")):
+        holds, residual = evidence.holds(contributions[step])
+        if holds:
+            return _found(
+                "weights_of_one_step",
+                f"{evidence.target} is the {label} time step's contribution alone: the gradient is"
+                " overwritten at each step instead of summed over time (= where += belongs)",
+                residual,
+                step=label,
+            )
+    return None
+
+
 def _one_step(step: int, example: Example) -> Example:
     """Every upstream gradient of shape (N, T, ...) zero except at time step ``step``."""
     kept = []
@@ -805,6 +832,7 @@ CATALOGUE: tuple[Entry, ...] = (
     only_last_step,
     except_one_step,
     one_step_upstream_only,
+    weights_of_one_step,
     batch_and_time_mixed,
     not_repeated,
     upstream_reduced_wrongly,

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from conformance import invoke
-from conformance.autograd import reference_pass
+from conformance.autograd import per_step_parameter_gradients, reference_pass
 from conformance.checks.float32 import rounded
 from conformance.diagnosis import Diagnosis, Evidence, diagnose, scaled_text
 from conformance.dims import grown_dims
@@ -179,6 +179,11 @@ def _evidence(row: Row, cls: type, example: Example, check: str) -> dict[str, Ev
             reruns[key] = dict(zip(names, outputs, strict=True)) | gradients
         return reruns[key]
 
+    def per_step() -> Mapping[str, Array]:
+        if "per step" not in reruns:
+            reruns["per step"] = per_step_parameter_gradients(row, observed)
+        return reruns["per step"]
+
     found = {}
     for target, value in implementation.items():
         expected = reference.get(target)
@@ -194,6 +199,7 @@ def _evidence(row: Row, cls: type, example: Example, check: str) -> dict[str, Ev
             example=observed,
             reference=reference,
             rerun=rerun,
+            per_step=per_step if row.step_reference is not None and "T" in observed.dims else None,
         )
     return found
 

@@ -90,7 +90,11 @@ class Row:
     - ``not_applicable``: ``check``, ``check:target`` or ``bad_input:argument:kind``
       -> the reason it does not apply;
     - ``tolerance``: a factor on the derived tolerances, with its reason;
-    - ``sampling``: what the ``sampling`` check measures of a stochastic component.
+    - ``sampling``: what the ``sampling`` check measures of a stochastic component;
+    - ``step_reference(inputs, params_by_step, dims)``: for a recurrent layer, the same
+      reference with its own parameter tensors at each time step (a list, by step), so
+      that a weight gradient can be split into the steps' contributions (the diagnosis
+      of a gradient overwritten at each step instead of summed); None for other rows.
     """
 
     name: str
@@ -105,6 +109,7 @@ class Row:
     not_applicable: Mapping[str, str] = field(default_factory=dict)
     tolerance: Tolerance | None = None
     sampling: Any = None
+    step_reference: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:
         names = [t.name for t in (*self.inputs, *self.params)]

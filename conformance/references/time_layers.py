@@ -60,6 +60,15 @@ def time_rnn_ops(inputs: Tensors, params: Tensors, dims: Dims) -> torch.Tensor:
     return torch.stack(steps, dim=1)
 
 
+def time_rnn_steps(inputs: Tensors, params_by_step: list[Tensors], dims: Dims) -> torch.Tensor:
+    """:func:`time_rnn_ops` with the parameters of step t taken from ``params_by_step[t]``."""
+    h, steps = inputs["h"], []
+    for t, params in enumerate(params_by_step):
+        h = rnn({"x": inputs["xs"][:, t], "h_prev": h}, params, dims)
+        steps.append(h)
+    return torch.stack(steps, dim=1)
+
+
 def time_rnn_state(inputs: Tensors, params: Tensors, dims: Dims) -> Tensors:
     """The state a TimeRNN call ends in: its last hidden state."""
     return {"h": time_rnn_ops(inputs, params, dims)[:, -1]}
@@ -117,6 +126,16 @@ def time_lstm(inputs: Tensors, params: Tensors, dims: Dims) -> torch.Tensor:
     :func:`lstm_torch_weights`), from the states ``h`` and ``c`` (N, H); torch wants them as
     (layers, N, H)."""
     return _time_lstm(inputs, params)[0]
+
+
+def time_lstm_steps(inputs: Tensors, params_by_step: list[Tensors], dims: Dims) -> torch.Tensor:
+    """TimeLSTM as :func:`lstm` step after step, the parameters of step t from
+    ``params_by_step[t]`` (the harness's own tests check it against :func:`time_lstm`)."""
+    h, c, steps = inputs["h"], inputs["c"], []
+    for t, params in enumerate(params_by_step):
+        h, c = lstm({"x": inputs["xs"][:, t], "h_prev": h, "c_prev": c}, params, dims)
+        steps.append(h)
+    return torch.stack(steps, dim=1)
 
 
 def time_lstm_state(inputs: Tensors, params: Tensors, dims: Dims) -> Tensors:
@@ -179,8 +198,13 @@ def gru(inputs: Tensors, params: Tensors, dims: Dims) -> torch.Tensor:
 
 def time_gru(inputs: Tensors, params: Tensors, dims: Dims) -> torch.Tensor:
     """TimeGRU: :func:`gru_step` over the time axis of xs (N, T, D), from the state ``h``."""
+    return time_gru_steps(inputs, [params] * inputs["xs"].shape[1], dims)
+
+
+def time_gru_steps(inputs: Tensors, params_by_step: list[Tensors], dims: Dims) -> torch.Tensor:
+    """:func:`time_gru` with the parameters of step t taken from ``params_by_step[t]``."""
     h, steps = inputs["h"], []
-    for t in range(inputs["xs"].shape[1]):
+    for t, params in enumerate(params_by_step):
         h = gru_step(inputs["xs"][:, t], h, params)
         steps.append(h)
     return torch.stack(steps, dim=1)

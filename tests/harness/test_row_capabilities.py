@@ -13,7 +13,7 @@ from hypothesis import Phase, settings
 
 import conformance.profiles  # noqa: F401  (registers the profiles)
 import scratchnn
-from conformance.autograd import reference_pass
+from conformance.autograd import per_step_parameter_gradients, reference_pass
 from conformance.checks import CHECKS
 from conformance.dims import Batch, Size
 from conformance.engine import MemorySink, verify
@@ -168,6 +168,29 @@ def test_both_time_rnn_references_agree_in_outputs_and_gradients() -> None:
         np.testing.assert_allclose(outputs[0], outputs_ops[0], rtol=0, atol=1e-13)
         for target in row.gradient_targets():
             np.testing.assert_allclose(gradients[target], gradients_ops[target], rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("name", ["TimeRNN", "TimeLSTM", "TimeGRU"])
+def test_the_per_step_split_of_a_weight_gradient_sums_to_the_reference(name: str) -> None:
+    """The step references (one set of weights per step) are the same computation as the
+    references, and the steps' contributions add up to the weight gradients."""
+    row = ROWS_BY_NAME[name]
+    assert row.step_reference is not None
+    for case in row.cases():
+        example = typical_example(row, case, seed=3)
+        outputs, gradients = reference_pass(row, example)
+        steps = example.dims["T"]
+        stepwise = Row(
+            **{**row.__dict__, "reference": lambda i, p, d, n=steps: row.step_reference(i, [p] * n, d)}
+        )
+        np.testing.assert_allclose(reference_pass(stepwise, example)[0][0], outputs[0], rtol=0, atol=1e-13)
+        split = per_step_parameter_gradients(row, example)
+        assert set(split) == {f"d{p.name}" for p in row.params}
+        for target, contributions in split.items():
+            assert contributions.shape == (steps, *gradients[target].shape)
+            np.testing.assert_allclose(contributions.sum(axis=0), gradients[target], rtol=0, atol=1e-12)
+            if steps > 1:  # each step's share differs from the whole: the split says something
+                assert not np.allclose(contributions[0], gradients[target])
 
 
 def test_time_steps_and_state_sizes_have_their_own_caps() -> None:

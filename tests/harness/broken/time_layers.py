@@ -104,6 +104,7 @@ class _PlainTimeLSTM(scratchnn.TimeLSTM):
     """TimeLSTM's backward step by step from its cache, so that one line can break it."""
 
     carries_dc = True
+    accumulates = True
 
     def backward(self, dhs: Any) -> Any:
         X, Hs, Cs, tanh_C, G = self.cache
@@ -126,7 +127,8 @@ class _PlainTimeLSTM(scratchnn.TimeLSTM):
                     dh_t * tanh_C[t] * o * (1 - o),
                 )
             )
-            grads = [grads[0] + xs[t].T @ dA, grads[1] + Hs[t].T @ dA, grads[2] + dA.sum(axis=0)]
+            step = [xs[t].T @ dA, Hs[t].T @ dA, dA.sum(axis=0)]
+            grads = [g + d for g, d in zip(grads, step, strict=True)] if self.accumulates else step
             dh, dc = dA @ Wh.T, ds * f
             dxs[:, t] = dA @ Wx.T
         for own, g in zip(self.grads, grads, strict=True):
@@ -137,6 +139,10 @@ class _PlainTimeLSTM(scratchnn.TimeLSTM):
 
 class TimeLSTMDropsCarriedCellGradient(_PlainTimeLSTM):
     carries_dc = False  # dc from step t+1 is not added at step t
+
+
+class TimeLSTMOverwritesWeightGradients(_PlainTimeLSTM):
+    accumulates = False  # grads[i] = ... where the book writes grads[i] += ...: the first step's
 
 
 class TimeLSTMSetStateForgetsCell(scratchnn.TimeLSTM):
@@ -324,6 +330,7 @@ VARIANTS: tuple[Variant, ...] = (
         ("gradient",),
         "dWx, dWh and db are overwritten at each step instead of summed over time",
         family=True,
+        diagnosis="weights_of_one_step",
     ),
     Variant(
         "timernn-ignores-stateful",
@@ -357,6 +364,17 @@ VARIANTS: tuple[Variant, ...] = (
         breaks=("N>1 · zero state · moderate · T>1", "N>1 · set_state · moderate · T>1"),
         holds=("N>1 · zero state · moderate · T=1", "N>1 · set_state · moderate · T=1"),
         diagnosis="only_last_step",
+        family=True,
+    ),
+    Variant(
+        "timelstm-overwrites-weight-gradients",
+        "TimeLSTM",
+        TimeLSTMOverwritesWeightGradients,
+        ("gradient", "finite_difference"),
+        "dWx, dWh and db are overwritten at each step instead of summed over time",
+        breaks=("N>1 · zero state · moderate · T>1", "N>1 · set_state · moderate · T>1"),
+        holds=("N>1 · zero state · moderate · T=1", "N>1 · set_state · moderate · T=1"),
+        diagnosis="weights_of_one_step",
         family=True,
     ),
     Variant(
