@@ -53,11 +53,7 @@ def time_rnn(inputs: Tensors, params: Tensors, dims: Dims) -> torch.Tensor:
 def time_rnn_ops(inputs: Tensors, params: Tensors, dims: Dims) -> torch.Tensor:
     """The same from torch operations, step by step, as the book writes it (the harness's own
     tests check that the two references agree, outputs and gradients)."""
-    h, steps = inputs["h"], []
-    for t in range(inputs["xs"].shape[1]):
-        h = rnn({"x": inputs["xs"][:, t], "h_prev": h}, params, dims)
-        steps.append(h)
-    return torch.stack(steps, dim=1)
+    return time_rnn_steps(inputs, [params] * inputs["xs"].shape[1], dims)
 
 
 def time_rnn_steps(inputs: Tensors, params_by_step: list[Tensors], dims: Dims) -> torch.Tensor:
