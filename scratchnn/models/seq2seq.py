@@ -173,6 +173,18 @@ class _Component:
         self.params = [p for layer in layers for p in layer.params]
         self.grads = [g for layer in layers for g in layer.grads]
 
+    def _embedding_and_lstm(
+        self, rng: np.random.Generator, lstm_inputs: int, stateful: bool
+    ) -> tuple[TimeEmbedding, TimeLSTM]:
+        """The book's TimeEmbedding (V, D) ~ N(0, 0.01²) and TimeLSTM with Xavier-scaled
+        weights (1/sqrt(fan_in)) and zero bias, drawn in that order from ``rng``."""
+        V, D, H = self.vocab_size, self.wordvec_size, self.hidden_size
+        embed_W = _normal(rng, (V, D), 1 / 100, self.dtype)
+        lstm_Wx = _normal(rng, (lstm_inputs, 4 * H), 1 / np.sqrt(lstm_inputs), self.dtype)
+        lstm_Wh = _normal(rng, (H, 4 * H), 1 / np.sqrt(H), self.dtype)
+        lstm_b = np.zeros(4 * H, dtype=self.dtype)
+        return TimeEmbedding(embed_W), TimeLSTM(lstm_Wx, lstm_Wh, lstm_b, stateful=stateful)
+
 
 # --- chapter 7: Seq2seq ----------------------------------------------------------------------
 
@@ -193,13 +205,7 @@ class Encoder(_Component):
         dtype: DType = np.float64,
     ) -> None:
         self._setup(vocab_size, wordvec_size, hidden_size, dtype)
-        V, D, H, generator = self.vocab_size, self.wordvec_size, self.hidden_size, _generator(rng)
-        embed_W = _normal(generator, (V, D), 1 / 100, self.dtype)
-        lstm_Wx = _normal(generator, (D, 4 * H), 1 / np.sqrt(D), self.dtype)
-        lstm_Wh = _normal(generator, (H, 4 * H), 1 / np.sqrt(H), self.dtype)
-        lstm_b = np.zeros(4 * H, dtype=self.dtype)
-        self.embed = TimeEmbedding(embed_W)
-        self.lstm = TimeLSTM(lstm_Wx, lstm_Wh, lstm_b, stateful=False)
+        self.embed, self.lstm = self._embedding_and_lstm(_generator(rng), self.wordvec_size, stateful=False)
         self._collect(self.embed, self.lstm)
         self.hs_shape: tuple[int, ...] | None = None
 
@@ -239,20 +245,14 @@ class Decoder(_Component):
         dtype: DType = np.float64,
     ) -> None:
         self._setup(vocab_size, wordvec_size, hidden_size, dtype)
-        V, D, H, generator = self.vocab_size, self.wordvec_size, self.hidden_size, _generator(rng)
-        self._build(generator, V, D, H, lstm_inputs=D, affine_inputs=H)
+        D, H, generator = self.wordvec_size, self.hidden_size, _generator(rng)
+        self._build(generator, lstm_inputs=D, affine_inputs=H)
 
-    def _build(
-        self, rng: np.random.Generator, V: int, D: int, H: int, lstm_inputs: int, affine_inputs: int
-    ) -> None:
-        embed_W = _normal(rng, (V, D), 1 / 100, self.dtype)
-        lstm_Wx = _normal(rng, (lstm_inputs, 4 * H), 1 / np.sqrt(lstm_inputs), self.dtype)
-        lstm_Wh = _normal(rng, (H, 4 * H), 1 / np.sqrt(H), self.dtype)
-        lstm_b = np.zeros(4 * H, dtype=self.dtype)
+    def _build(self, rng: np.random.Generator, lstm_inputs: int, affine_inputs: int) -> None:
+        V = self.vocab_size
+        self.embed, self.lstm = self._embedding_and_lstm(rng, lstm_inputs, stateful=True)
         affine_W = _normal(rng, (affine_inputs, V), 1 / np.sqrt(affine_inputs), self.dtype)
         affine_b = np.zeros(V, dtype=self.dtype)
-        self.embed = TimeEmbedding(embed_W)
-        self.lstm = TimeLSTM(lstm_Wx, lstm_Wh, lstm_b, stateful=True)
         self.affine = TimeAffine(affine_W, affine_b)
         self._collect(self.embed, self.lstm, self.affine)
         self.forwarded = False
@@ -339,8 +339,8 @@ class PeekyDecoder(Decoder):
         dtype: DType = np.float64,
     ) -> None:
         self._setup(vocab_size, wordvec_size, hidden_size, dtype)
-        V, D, H, generator = self.vocab_size, self.wordvec_size, self.hidden_size, _generator(rng)
-        self._build(generator, V, D, H, lstm_inputs=H + D, affine_inputs=H + H)
+        D, H, generator = self.wordvec_size, self.hidden_size, _generator(rng)
+        self._build(generator, lstm_inputs=H + D, affine_inputs=H + H)
         self.peek: FloatArray | None = None
 
     def _with_peek(self, out: FloatArray) -> FloatArray:
@@ -489,8 +489,8 @@ class AttentionDecoder(Decoder):
         dtype: DType = np.float64,
     ) -> None:
         self._setup(vocab_size, wordvec_size, hidden_size, dtype)
-        V, D, H, generator = self.vocab_size, self.wordvec_size, self.hidden_size, _generator(rng)
-        self._build(generator, V, D, H, lstm_inputs=D, affine_inputs=H + H)
+        D, H, generator = self.wordvec_size, self.hidden_size, _generator(rng)
+        self._build(generator, lstm_inputs=D, affine_inputs=H + H)
         self.attention = TimeAttention()
         self.enc_hs: FloatArray | None = None
         self.attention_weights: FloatArray | None = None
