@@ -10,7 +10,16 @@ import pytest
 import torch
 
 from scratchnn.time_layers import GRU, TimeBiLSTM, TimeGRU
-from tests.unit.time_reference import assert_close, check_protocol, lstm_columns, normal, tensor, torch_gru
+from tests.unit.time_reference import (
+    assert_close,
+    assert_sequence_matches,
+    assert_step_matches,
+    check_protocol,
+    lstm_columns,
+    normal,
+    tensor,
+    torch_gru,
+)
 
 SHAPES = [(3, 5, 4, 6), (1, 1, 2, 3), (2, 1, 5, 2), (1, 4, 3, 3)]  # (N, T, D, H)
 
@@ -39,14 +48,7 @@ def test_time_gru_matches_the_book_formulas_in_torch(dtype, N, T, D, H):
     dxs = layer.backward(dhs)
 
     ref = torch_gru(Wx, Wh, b, xs, h0, dhs)
-    assert hs.dtype == dxs.dtype == layer.dh.dtype == dtype
-    assert_close(hs, ref["hs"], dtype, "hs")
-    assert_close(layer.h, ref["h"], dtype, "h")
-    assert_close(dxs, ref["dxs"], dtype, "dxs")
-    assert_close(layer.dh, ref["dh"], dtype, "dh")
-    for name, grad in zip(("dWx", "dWh", "db"), layer.grads, strict=True):
-        assert grad.dtype == dtype
-        assert_close(grad, ref[name], dtype, name)
+    assert_sequence_matches(layer, hs, dxs, ref, dtype)
 
 
 def test_gru_step_matches_the_book_formulas_in_torch(dtype):
@@ -58,12 +60,7 @@ def test_gru_step_matches_the_book_formulas_in_torch(dtype):
     h_next = layer.forward(x, h_prev)
     dx, dh_prev = layer.backward(dh_next)
     ref = torch_gru(Wx, Wh, b, x[:, None], h_prev, dh_next[:, None])
-    assert h_next.dtype == dx.dtype == dh_prev.dtype == dtype
-    assert_close(h_next, ref["hs"][:, 0], dtype, "h_next")
-    assert_close(dx, ref["dxs"][:, 0], dtype, "dx")
-    assert_close(dh_prev, ref["dh"], dtype, "dh_prev")
-    for name, grad in zip(("dWx", "dWh", "db"), layer.grads, strict=True):
-        assert_close(grad, ref[name], dtype, name)
+    assert_step_matches(layer, h_next, dx, dh_prev, ref, dtype)
 
 
 def test_gru_is_not_torch_gru():

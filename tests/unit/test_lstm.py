@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from scratchnn.time_layers import LSTM, TimeLSTM
-from tests.unit.time_reference import assert_close, check_protocol, normal, torch_lstm
+from tests.unit.time_reference import (
+    assert_close,
+    assert_weight_gradients,
+    check_protocol,
+    normal,
+    torch_lstm,
+)
 
 SHAPES = [(3, 5, 4, 6), (1, 1, 2, 3), (2, 1, 5, 2), (1, 4, 3, 3)]  # (N, T, D, H): H != D, T = 1, N = 1
 
@@ -31,9 +37,7 @@ def compare(layer, ref, dtype, hs=None, dxs=None):
         value = getattr(layer, name)
         assert value.dtype == dtype, name
         assert_close(value, ref[name], dtype, name)
-    for name, grad in zip(("dWx", "dWh", "db"), layer.grads, strict=True):
-        assert grad.dtype == dtype
-        assert_close(grad, ref[name], dtype, name)
+    assert_weight_gradients(layer, ref, dtype)
 
 
 @pytest.mark.parametrize(("N", "T", "D", "H"), SHAPES)
@@ -87,8 +91,7 @@ def test_lstm_step_matches_torch_lstm_of_one_step(dtype):
     assert_close(dx, ref["dxs"][:, 0], dtype, "dx")
     assert_close(dh_prev, ref["dh"], dtype, "dh_prev")
     assert_close(dc_prev, ref["dc"], dtype, "dc_prev")
-    for name, grad in zip(("dWx", "dWh", "db"), layer.grads, strict=True):
-        assert_close(grad, ref[name], dtype, name)
+    assert_weight_gradients(layer, ref, dtype)
 
 
 def test_stateful_time_lstm_carries_h_and_c_and_truncates_backward(dtype):

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from scratchnn.time_layers import RNN, TimeRNN
-from tests.unit.time_reference import assert_close, check_protocol, normal, torch_rnn
+from tests.unit.time_reference import (
+    assert_close,
+    assert_sequence_matches,
+    assert_step_matches,
+    check_protocol,
+    normal,
+    torch_rnn,
+)
 
 SHAPES = [(3, 5, 4, 6), (1, 1, 2, 3), (2, 1, 5, 2), (1, 4, 3, 3)]  # (N, T, D, H): H != D, T = 1, N = 1
 
@@ -28,16 +35,9 @@ def test_time_rnn_matches_torch_rnn(dtype, N, T, D, H):
     dxs = layer.backward(dhs)
 
     ref = torch_rnn(Wx, Wh, b, xs, np.zeros((N, H)), dhs)
-    assert hs.dtype == dxs.dtype == layer.h.dtype == layer.dh.dtype == dtype
     assert hs.shape == (N, T, H)
     assert dxs.shape == (N, T, D)
-    assert_close(hs, ref["hs"], dtype, "hs")
-    assert_close(layer.h, ref["h"], dtype, "h")
-    assert_close(dxs, ref["dxs"], dtype, "dxs")
-    assert_close(layer.dh, ref["dh"], dtype, "dh")
-    for name, grad in zip(("dWx", "dWh", "db"), layer.grads, strict=True):
-        assert grad.dtype == dtype
-        assert_close(grad, ref[name], dtype, name)
+    assert_sequence_matches(layer, hs, dxs, ref, dtype)
 
 
 def test_rnn_step_matches_torch_rnn_of_one_step(dtype):
@@ -51,12 +51,7 @@ def test_rnn_step_matches_torch_rnn_of_one_step(dtype):
     dx, dh_prev = layer.backward(dh_next)
 
     ref = torch_rnn(Wx, Wh, b, x[:, None], h_prev, dh_next[:, None])
-    assert h_next.dtype == dx.dtype == dh_prev.dtype == dtype
-    assert_close(h_next, ref["hs"][:, 0], dtype, "h_next")
-    assert_close(dx, ref["dxs"][:, 0], dtype, "dx")
-    assert_close(dh_prev, ref["dh"], dtype, "dh_prev")
-    for name, grad in zip(("dWx", "dWh", "db"), layer.grads, strict=True):
-        assert_close(grad, ref[name], dtype, name)
+    assert_step_matches(layer, h_next, dx, dh_prev, ref, dtype)
 
 
 def test_stateful_time_rnn_carries_h_and_truncates_backward():

@@ -133,6 +133,35 @@ def assert_close(actual: Any, expected: Any, dtype: Any, name: str = "", scale: 
     )
 
 
+def assert_weight_gradients(layer: Any, ref: dict[str, Array], dtype: Any) -> None:
+    """The layer's grads (dWx, dWh, db, the book's order) in its dtype and equal to the reference's."""
+    for name, grad in zip(("dWx", "dWh", "db"), layer.grads, strict=True):
+        assert grad.dtype == dtype, name
+        assert_close(grad, ref[name], dtype, name)
+
+
+def assert_sequence_matches(layer: Any, hs: Any, dxs: Any, ref: dict[str, Array], dtype: Any) -> None:
+    """A time layer's hs and dxs, its final h and its dh, and its weight gradients against the
+    reference (all in the layer's dtype)."""
+    assert hs.dtype == dxs.dtype == layer.h.dtype == layer.dh.dtype == dtype
+    assert_close(hs, ref["hs"], dtype, "hs")
+    assert_close(layer.h, ref["h"], dtype, "h")
+    assert_close(dxs, ref["dxs"], dtype, "dxs")
+    assert_close(layer.dh, ref["dh"], dtype, "dh")
+    assert_weight_gradients(layer, ref, dtype)
+
+
+def assert_step_matches(
+    layer: Any, h_next: Any, dx: Any, dh_prev: Any, ref: dict[str, Array], dtype: Any
+) -> None:
+    """One step (h_next, dx, dh_prev, weight gradients) against the reference run for T = 1."""
+    assert h_next.dtype == dx.dtype == dh_prev.dtype == dtype
+    assert_close(h_next, ref["hs"][:, 0], dtype, "h_next")
+    assert_close(dx, ref["dxs"][:, 0], dtype, "dx")
+    assert_close(dh_prev, ref["dh"], dtype, "dh_prev")
+    assert_weight_gradients(layer, ref, dtype)
+
+
 def normal(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any, scale: float = 1.0) -> Array:
     return (scale * rng.standard_normal(shape)).astype(dtype)
 
