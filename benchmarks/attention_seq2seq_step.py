@@ -29,7 +29,7 @@ import numpy.typing as npt
 import torch
 import torch.nn.functional as F  # noqa: N812 - PyTorch's own convention
 
-from benchmarks.report import format_table, milliseconds
+from benchmarks.report import contender_table
 from benchmarks.time_lstm import numpy_openblas
 from benchmarks.timing import (
     DISTURBED_SHARE,
@@ -346,17 +346,7 @@ def render(result: dict[str, Any]) -> str:
         f"AttentionSeq2seq training step (forward + backward + Adam), {shape}: median ms per step over "
         f"the clean interleaved repeats ({result['repeats']} wanted)"
     )
-    rows = [
-        [
-            c["name"],
-            c["threads"],
-            milliseconds(c["median_seconds"]),
-            f"{c['spread']:.0%}",
-            str(c["calls_per_block"]),
-        ]
-        for c in result["contenders"]
-    ]
-    table = format_table(["contender", "threads", "ms/step", "IQR", "steps/block"], rows, title)
+    table = contender_table(result["contenders"], title)
     ratios = result["ratios"]
     blas, threads = result["numpy_blas_default_threads"], result["torch_default_threads"]
     single = ratios["same_threads_1"]

@@ -33,6 +33,22 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: s
     return "\n".join([title, *body] if title else body)
 
 
+def contender_table(contenders: Sequence[dict[str, Any]], title: str) -> str:
+    """The interleaved contenders of a step benchmark: threads, median ms per step, spread, and
+    how many steps one timed block holds."""
+    rows = [
+        [
+            c["name"],
+            str(c["threads"]),
+            milliseconds(c["median_seconds"]),
+            f"{c['spread']:.0%}",
+            str(c["calls_per_block"]),
+        ]
+        for c in contenders
+    ]
+    return format_table(["contender", "threads", "ms/step", "IQR", "steps/block"], rows, title)
+
+
 def _looks_numeric(cell: str) -> bool:
     """A number, possibly with thousands separators and a unit suffix: 1,234.5 / 0.52x / 6% / 2.1s."""
     try:

@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from benchmarks.report import format_table, milliseconds
+from benchmarks.report import contender_table
 from benchmarks.timing import (
     DISTURBED_SHARE,
     MIN_CLEAN_REPEATS,
@@ -315,17 +315,7 @@ def render(result: dict[str, Any]) -> str:
         f"TimeLSTM forward + backward, {shape}: median ms per step over the clean interleaved repeats "
         f"({result['repeats']} wanted)"
     )
-    rows = [
-        [
-            c["name"],
-            c["threads"],
-            milliseconds(c["median_seconds"]),
-            f"{c['spread']:.0%}",
-            str(c["calls_per_block"]),
-        ]
-        for c in result["contenders"]
-    ]
-    table = format_table(["contender", "threads", "ms/step", "IQR", "steps/block"], rows, title)
+    table = contender_table(result["contenders"], title)
     ratios = result["ratios"]
     blas, threads = result["numpy_blas_default_threads"], result["torch_default_threads"]
 
