@@ -220,7 +220,7 @@ def test_better_rnnlm_is_checked_in_test_mode_and_says_why() -> None:
     row = ROWS_BY_NAME["BetterRnnlm"]
     assert {case.text for case in row.cases()} == {"N>1 · test", "N=1 · test"}
     assert "train_flg=False" in row.not_applicable["sampling"]
-    assert "float32" in row.not_applicable
+    assert "float32" not in row.not_applicable, "the model takes dtype=: float32 is checked"
 
 
 # --- scratchnn passes every check of the new rows ------------------------------------------------
