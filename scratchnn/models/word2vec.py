@@ -214,7 +214,36 @@ def _target_ids(owner: str, target: object, n: int, vocab_size: int) -> IntArray
     return ids
 
 
-class CBOW(_Word2Vec):
+class _NegativeSampling(_Word2Vec):
+    """What CBOW and SkipGram share: an Embedding input layer and one NegativeSamplingLoss."""
+
+    window_size: int
+    in_layer: Embedding
+    ns_loss: NegativeSamplingLoss
+
+    def _init_negative_sampling(
+        self,
+        vocab_size: object,
+        hidden_size: object,
+        window_size: object,
+        corpus: IntArray,
+        rng: np.random.Generator | int | None,
+        dtype: DType,
+    ) -> None:
+        """CBOW's and SkipGram's layers: an Embedding of W_in (V, H) and a NegativeSamplingLoss
+        over W_out (V, H) drawing its negatives from ``corpus`` (power 0.75, 5 per target)."""
+        owner = f"{type(self).__name__}.__init__"
+        self.window_size = check.positive_int(owner, "window_size", window_size)
+        W_in, W_out, generator = self._init_weights(vocab_size, hidden_size, "VH", rng, dtype)
+        _check_corpus(owner, corpus, W_in.shape[0])
+        self.in_layer = Embedding(W_in)
+        self.ns_loss = NegativeSamplingLoss(W_out, corpus, power=0.75, sample_size=5, rng=generator)
+        self.params = [W_in, W_out]
+        self.grads = [self.in_layer.grads[0], self.ns_loss.grads[0]]
+        self.word_vecs = W_in
+
+
+class CBOW(_NegativeSampling):
     """CBOW with an Embedding input and negative sampling (section 4.3.1).
 
     contexts (N, 2 * window_size) and target (N,) word ids; W_in, W_out both (V, H);
@@ -233,15 +262,8 @@ class CBOW(_Word2Vec):
         rng: np.random.Generator | int | None = None,
         dtype: DType = np.float64,
     ) -> None:
-        self.window_size = check.positive_int("CBOW.__init__", "window_size", window_size)
-        W_in, W_out, generator = self._init_weights(vocab_size, hidden_size, "VH", rng, dtype)
-        _check_corpus("CBOW.__init__", corpus, W_in.shape[0])
         # One Embedding for all 2 * window_size columns (the book has one layer per column).
-        self.in_layer = Embedding(W_in)
-        self.ns_loss = NegativeSamplingLoss(W_out, corpus, power=0.75, sample_size=5, rng=generator)
-        self.params = [W_in, W_out]
-        self.grads = [self.in_layer.grads[0], self.ns_loss.grads[0]]
-        self.word_vecs = W_in
+        self._init_negative_sampling(vocab_size, hidden_size, window_size, corpus, rng, dtype)
         self._batch: tuple[int, int] | None = None  # N and the number of context columns
 
     def forward(self, contexts: IntArray, target: IntArray) -> np.floating[Any]:
@@ -266,7 +288,7 @@ class CBOW(_Word2Vec):
         self.in_layer.backward(np.broadcast_to(dh[:, None, :], (n, columns, dh.shape[1])))
 
 
-class SkipGram(_Word2Vec):
+class SkipGram(_NegativeSampling):
     """skip-gram with an Embedding input and negative sampling (section 4.3.1 / 4.3.3).
 
     contexts (N, 2 * window_size) and target (N,) word ids; h = W_in[target];
@@ -285,14 +307,7 @@ class SkipGram(_Word2Vec):
         rng: np.random.Generator | int | None = None,
         dtype: DType = np.float64,
     ) -> None:
-        self.window_size = check.positive_int("SkipGram.__init__", "window_size", window_size)
-        W_in, W_out, generator = self._init_weights(vocab_size, hidden_size, "VH", rng, dtype)
-        _check_corpus("SkipGram.__init__", corpus, W_in.shape[0])
-        self.in_layer = Embedding(W_in)
-        self.ns_loss = NegativeSamplingLoss(W_out, corpus, power=0.75, sample_size=5, rng=generator)
-        self.params = [W_in, W_out]
-        self.grads = [self.in_layer.grads[0], self.ns_loss.grads[0]]
-        self.word_vecs = W_in
+        self._init_negative_sampling(vocab_size, hidden_size, window_size, corpus, rng, dtype)
 
     def forward(self, contexts: IntArray, target: IntArray) -> np.floating[Any]:
         W_in = self.params[0]
