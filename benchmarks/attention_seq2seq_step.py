@@ -30,7 +30,6 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - PyTorch's own convention
 
 from benchmarks.report import contender_table
-from benchmarks.time_lstm import numpy_openblas
 from benchmarks.timing import (
     DISTURBED_SHARE,
     MIN_CLEAN_REPEATS,
@@ -47,6 +46,7 @@ from benchmarks.training_step import (
     torch_blas,
     torch_default_threads,
 )
+from scratchnn._openblas import numpy_openblas
 from scratchnn.datasets import sequence
 from scratchnn.models.seq2seq import AttentionSeq2seq
 from scratchnn.optimizers import Adam
@@ -258,14 +258,14 @@ def measure(quick: bool = False) -> dict[str, Any]:
     agreements = [check_same_computation(make_problem(dtype)) for dtype in ("float64", "float32")]
     problem = make_problem("float32")
     blas = numpy_openblas()
-    blas_default = blas.get() if blas is not None else None
+    blas_default = blas.get_threads() if blas is not None else None
     torch_threads = torch_default_threads()
     threads_before = torch.get_num_threads()
 
     def numpy_threads(count: int | None) -> Callable[[], None]:
         def prepare() -> None:
             if blas is not None and count is not None:
-                blas.set(count)
+                blas.set_threads(count)
 
         return prepare
 
@@ -294,7 +294,7 @@ def measure(quick: bool = False) -> dict[str, Any]:
     finally:
         torch.set_num_threads(threads_before)
         if blas is not None and blas_default is not None:
-            blas.set(blas_default)
+            blas.set_threads(blas_default)
     by_name = {t.name: t for t in timings}
     ours_single = by_name.get("scratchnn, BLAS 1 thread")
     torch_single, torch_default = timings[-2], timings[-1]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.timing import DISTURBED_SHARE, cpu_snapshot, others_share
+from scratchnn._openblas import numpy_openblas
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str = "") -> str:
@@ -97,12 +98,14 @@ def numpy_blas() -> str:
 
 
 def numpy_blas_threads() -> str:
-    """Threads NumPy's BLAS may use, read with threadpoolctl when it is importable.
-
-    threadpoolctl is not a dependency of this project; without it the count is
-    unknown (OpenBLAS defaults to one thread per core unless OPENBLAS_NUM_THREADS
-    or OMP_NUM_THREADS says otherwise).
+    """Threads NumPy's BLAS may use: OpenBLAS' own count where ``scratchnn._openblas`` finds
+    it, else threadpoolctl's reading when it is importable (it is not a dependency of this
+    project), else unknown (OpenBLAS defaults to one thread per core unless
+    OPENBLAS_NUM_THREADS or OMP_NUM_THREADS says otherwise).
     """
+    blas = numpy_openblas()
+    if blas is not None:
+        return str(blas.get_threads())
     try:
         threadpoolctl: Any = importlib.import_module("threadpoolctl")
     except ImportError:

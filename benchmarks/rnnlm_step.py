@@ -43,7 +43,7 @@ from benchmarks.training_step import (
     torch_blas,
     torch_default_threads,
 )
-from scratchnn.examples._blas import openblas_thread_controls
+from scratchnn._openblas import numpy_openblas
 from scratchnn.models import Rnnlm
 from scratchnn.optimizers import SGD
 from scratchnn.trainer import clip_grads, remove_duplicate
@@ -355,11 +355,11 @@ def lstm_contenders(problem: Problem, numpy_default: int, torch_default: int) ->
 
 # NumPy's OpenBLAS thread count, read and set through the library's own functions (ctypes),
 # as scratchnn.examples.rnnlm.blas_threads does; None where NumPy's BLAS is not OpenBLAS.
-_OPENBLAS = openblas_thread_controls()
+_OPENBLAS = numpy_openblas()
 
 
 def numpy_threads() -> int | None:
-    return None if _OPENBLAS is None else int(_OPENBLAS[0]())
+    return None if _OPENBLAS is None else _OPENBLAS.get_threads()
 
 
 def set_threads(numpy_count: int | None, torch_count: int | None) -> Callable[[], None]:
@@ -367,7 +367,7 @@ def set_threads(numpy_count: int | None, torch_count: int | None) -> Callable[[]
 
     def prepare() -> None:
         if numpy_count is not None and _OPENBLAS is not None:
-            _OPENBLAS[1](numpy_count)
+            _OPENBLAS.set_threads(numpy_count)
         if torch_count is not None and torch.get_num_threads() != torch_count:
             torch.set_num_threads(torch_count)
 

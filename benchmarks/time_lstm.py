@@ -17,17 +17,15 @@ otherwise; PyTorch's default is read from a fresh interpreter (importing ``confo
 one thread for the whole process, see training_step.py). Four contenders are timed,
 interleaved (benchmarks.timing): scratchnn with NumPy's BLAS at 1 thread and at its default,
 PyTorch at 1 thread and at its default. NumPy's BLAS count is set through OpenBLAS's own
-``openblas_set_num_threads`` (found with ctypes in the library NumPy loaded, as threadpoolctl
-does); where that is not possible, the 1-thread scratchnn contender is left out.
+``openblas_set_num_threads`` (found with ctypes in the library NumPy loaded, see
+``scratchnn._openblas``); where that is not possible, the 1-thread scratchnn contender is left out.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,6 +49,7 @@ from benchmarks.training_step import (
     torch_blas,
     torch_default_threads,
 )
+from scratchnn._openblas import numpy_openblas
 from scratchnn.time_layers import TimeLSTM
 
 N, T, D, H = 20, 35, 650, 650
@@ -63,58 +62,6 @@ SEED = 2026
 TOLERANCE = 1e-4
 
 Array = npt.NDArray[Any]
-
-
-# --- NumPy's BLAS threads ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BlasThreads:
-    """Get and set the thread count of the OpenBLAS that NumPy loaded."""
-
-    get: Callable[[], int]
-    set: Callable[[int], None]
-
-
-def numpy_openblas() -> BlasThreads | None:
-    """The thread controls of NumPy's OpenBLAS, or None (another BLAS, or not found).
-
-    NumPy's wheels bundle OpenBLAS with prefixed symbols (``scipy_openblas_set_num_threads64_``);
-    other builds export ``openblas_set_num_threads``. The library is found in this process's
-    memory map, so it is the one NumPy actually uses.
-    """
-    try:
-        maps = Path("/proc/self/maps").read_text()
-    except OSError:
-        return None
-    paths = sorted({line.split()[-1] for line in maps.splitlines() if "openblas" in line and "/" in line})
-    for path in paths:
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for suffix in (
-            "scipy_openblas_{}_num_threads64_",
-            "openblas_{}_num_threads64_",
-            "openblas_{}_num_threads",
-        ):
-            getter = getattr(library, suffix.format("get"), None)
-            setter = getattr(library, suffix.format("set"), None)
-            if getter is not None and setter is not None:
-                return _controls(getter, setter)
-    return None
-
-
-def _controls(getter: Any, setter: Any) -> BlasThreads:
-    getter.restype, setter.argtypes = ctypes.c_int, [ctypes.c_int]
-
-    def get() -> int:
-        return int(getter())
-
-    def set_count(count: int) -> None:
-        setter(count)
-
-    return BlasThreads(get=get, set=set_count)
 
 
 # --- the problem and the two implementations -----------------------------------------------------
@@ -234,14 +181,14 @@ def measure(quick: bool = False) -> dict[str, Any]:
     repeats, block_seconds, max_repeats = (5, 0.2, 5) if quick else (11, 0.6, None)
     problem = make_problem()
     blas = numpy_openblas()
-    blas_default = blas.get() if blas is not None else None
+    blas_default = blas.get_threads() if blas is not None else None
     torch_threads = torch_default_threads()
     threads_before = torch.get_num_threads()
 
     def numpy_threads(count: int | None) -> Callable[[], None]:
         def prepare() -> None:
             if blas is not None and count is not None:
-                blas.set(count)
+                blas.set_threads(count)
 
         return prepare
 
@@ -268,7 +215,7 @@ def measure(quick: bool = False) -> dict[str, Any]:
     finally:
         torch.set_num_threads(threads_before)
         if blas is not None and blas_default is not None:
-            blas.set(blas_default)
+            blas.set_threads(blas_default)
     by_name = {t.name: t for t in timings}
     ours_default = timings[0]
     ours_single = by_name.get("scratchnn, BLAS 1 thread")

@@ -48,6 +48,7 @@ from benchmarks.timing import (
     median_ratio,
     time_interleaved,
 )
+from scratchnn._openblas import numpy_openblas
 from scratchnn.models import TwoLayerNet
 from scratchnn.optimizers import SGD
 
@@ -269,6 +270,17 @@ def set_torch_threads(count: int) -> Callable[[], None]:
     def prepare() -> None:
         if torch.get_num_threads() != count:
             torch.set_num_threads(count)
+
+    return prepare
+
+
+def set_numpy_threads(count: int) -> Callable[[], None]:
+    """Prepare a contender: NumPy's OpenBLAS at ``count`` threads (left alone where it is not found)."""
+
+    def prepare() -> None:
+        blas = numpy_openblas()
+        if blas is not None and blas.get_threads() != count:
+            blas.set_threads(count)
 
     return prepare
 

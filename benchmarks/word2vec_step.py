@@ -18,11 +18,13 @@ it); a mismatch raises :class:`~benchmarks.training_step.DifferentComputations`.
 Contenders: scratchnn **with** sampling (the sampler runs in the step, as in training;
 PyTorch gets its negatives for free, so this is the conservative ratio), scratchnn
 **without** sampling (the injected negatives: the same work as PyTorch's step),
-PyTorch with 1 thread and with its default thread count. A breakdown of scratchnn's
-step (sampler, forward, backward, update; and PyTorch's update) is timed separately,
-and forward + backward without the update are compared on their own (the update is
-the optimizer's, not the layers': NumPy's ``param -= lr * grad`` makes two passes over
-the 4 MB arrays where ``torch.optim.SGD`` makes one).
+PyTorch with 1 thread and with its default thread count. scratchnn runs with NumPy's
+OpenBLAS at 1 thread: its SGD update is one BLAS axpy per weight
+(``scratchnn._openblas.axpy``), which OpenBLAS would otherwise spread over the cores, so
+"vs torch 1 thread" compares one core with one core. A breakdown of scratchnn's step
+(sampler, forward, backward, update; and PyTorch's update) is timed separately, and
+forward + backward without the update are compared on their own (the update is the
+optimizer's, not the layers').
 
 The second part times ``create_co_matrix`` (window 1) and ``ppmi`` on a generated corpus of
 1,000,000 words over 10,000 word ids (Zipf-distributed, like text), the chapter-2
@@ -58,10 +60,12 @@ from benchmarks.timing import (
 from benchmarks.training_step import (
     DifferentComputations,
     relative_difference,
+    set_numpy_threads,
     set_torch_threads,
     torch_blas,
     torch_default_threads,
 )
+from scratchnn._openblas import numpy_openblas
 from scratchnn.models import CBOW
 from scratchnn.negative_sampling import UnigramSampler
 from scratchnn.optimizers import SGD
@@ -242,6 +246,7 @@ def breakdown(problem: Problem, calls: int) -> dict[str, float]:
     their_optimizer = torch.optim.SGD(their_model.parameters(), lr=LEARNING_RATE)
     parts["torch's SGD update (1 thread)"] = their_optimizer.step
     torch.set_num_threads(1)
+    set_numpy_threads(1)()
     result = {}
     for name, call in parts.items():
         call()
@@ -282,21 +287,28 @@ def measure(quick: bool = False) -> dict[str, Any]:
     agreement = check_same_computation(problem)
     torch_threads = torch_default_threads()
     threads_before = torch.get_num_threads()
+    blas = numpy_openblas()
+    blas_before = None if blas is None else blas.get_threads()
+    one_blas_thread = set_numpy_threads(1)
     try:
         with_sampling, _ = scratchnn_step(problem, inject=False)
         without_sampling, _ = scratchnn_step(problem, inject=True)
         single, _ = torch_step(problem)
         default, _ = torch_step(problem)
         contenders = [
-            Contender("scratchnn", with_sampling),
-            Contender("scratchnn, negatives given", without_sampling),
+            Contender("scratchnn", with_sampling, one_blas_thread),
+            Contender("scratchnn, negatives given", without_sampling, one_blas_thread),
             Contender("torch, 1 thread", single, set_torch_threads(1)),
             Contender(f"torch, {torch_threads} threads", default, set_torch_threads(torch_threads)),
         ]
         timings, shares = time_interleaved(contenders, repeats, block_seconds, SETTLE_SECONDS, max_repeats)
         # forward + backward alone: the layers, without the optimizers' share
         gradients = [
-            Contender("scratchnn, negatives given", scratchnn_step(problem, inject=True, update=False)[0]),
+            Contender(
+                "scratchnn, negatives given",
+                scratchnn_step(problem, inject=True, update=False)[0],
+                one_blas_thread,
+            ),
             Contender("torch, 1 thread", torch_step(problem, update=False)[0], set_torch_threads(1)),
         ]
         gradient_timings, gradient_shares = time_interleaved(
@@ -305,13 +317,15 @@ def measure(quick: bool = False) -> dict[str, Any]:
         parts = breakdown(problem, 20 if quick else 100)
     finally:
         torch.set_num_threads(threads_before)
+        if blas is not None and blas_before is not None:
+            blas.set_threads(blas_before)
     text = time_text_pipeline(1 if quick else 3)
     return {
         "sizes": {"vocab": VOCAB, "hidden": HIDDEN, "batch": BATCH, "window": WINDOW, "negatives": NEGATIVES},
         "learning_rate": LEARNING_RATE,
         "torch_default_threads": torch_threads,
         "torch_blas": torch_blas(),
-        "numpy_blas_threads": numpy_blas_threads(),
+        "numpy_blas_threads": "1" if blas is not None else numpy_blas_threads(),
         "agreement": asdict(agreement),
         "contenders": [
             {"name": t.name, "median_seconds": t.median, "spread": t.spread, "samples": t.samples}

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from scratchnn import _validation as check
+from scratchnn._openblas import axpy
 from scratchnn._validation import FloatArray
 
 __all__ = ["SGD", "AdaGrad", "Adam", "Momentum", "Nesterov", "Optimizer", "RMSprop"]
@@ -66,13 +67,20 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """W <- W - lr * dL/dW (section 1.3.6)."""
+    """W <- W - lr * dL/dW (section 1.3.6).
+
+    Where NumPy's OpenBLAS exports axpy and the arrays allow it (one float dtype, contiguous,
+    see :func:`scratchnn._openblas.axpy`), the update is one BLAS pass over memory instead
+    of NumPy's two: half the time on large weights such as a 10,000-word embedding. Each
+    element is then rounded once (a fused multiply-add) instead of twice.
+    """
 
     def __init__(self, lr: float = 0.01) -> None:
         super().__init__(lr)
 
     def _step(self, param: FloatArray, grad: FloatArray) -> None:
-        param -= self.lr * grad
+        if not axpy(-self.lr, grad, param):
+            param -= self.lr * grad
 
 
 class Momentum(Optimizer):

@@ -3,11 +3,10 @@ thread than on two on a shared machine (see :func:`blas_threads`)."""
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+
+from scratchnn._openblas import numpy_openblas
 
 
 @contextmanager
@@ -22,42 +21,13 @@ def blas_threads(count: int) -> Iterator[str]:
     ``openblas_set_num_threads`` is called through ctypes, as threadpoolctl does. Yields what
     was done, for the log.
     """
-    controls = None if count <= 0 else openblas_thread_controls()
-    if controls is None:
+    blas = None if count <= 0 else numpy_openblas()
+    if blas is None:
         yield "BLAS threads left as they are" if count <= 0 else "BLAS threads left as they are (no OpenBLAS)"
         return
-    get, set_count = controls
-    before = int(get())
-    set_count(count)
+    before = blas.get_threads()
+    blas.set_threads(count)
     try:
         yield f"OpenBLAS threads {before} -> {count}"
     finally:
-        set_count(before)
-
-
-def openblas_thread_controls() -> tuple[Any, Any] | None:
-    """(get, set) thread-count functions of the OpenBLAS this process loaded, or None (Linux only:
-    the library is found in /proc/self/maps)."""
-    try:
-        maps = Path("/proc/self/maps").read_text()
-    except OSError:
-        return None
-    for path in sorted(
-        {line.split()[-1] for line in maps.splitlines() if "openblas" in line and "/" in line}
-    ):
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        # NumPy's wheels prefix OpenBLAS' symbols; other builds export the plain names.
-        for pattern in (
-            "scipy_openblas_{}_num_threads64_",
-            "openblas_{}_num_threads64_",
-            "openblas_{}_num_threads",
-        ):
-            getter = getattr(library, pattern.format("get"), None)
-            setter = getattr(library, pattern.format("set"), None)
-            if getter is not None and setter is not None:
-                getter.restype, setter.argtypes = ctypes.c_int, [ctypes.c_int]
-                return getter, setter
-    return None
+        blas.set_threads(before)

@@ -467,12 +467,13 @@ def test_dates_example_runs_with_tiny_settings(capsys, tmp_path):
 
 
 def test_blas_threads_are_limited_inside_and_restored_after():
-    from scratchnn.examples._blas import blas_threads, openblas_thread_controls
+    from scratchnn._openblas import numpy_openblas
+    from scratchnn.examples._blas import blas_threads
 
-    controls = openblas_thread_controls()
-    if controls is None:
+    blas = numpy_openblas()
+    if blas is None:
         pytest.skip("NumPy does not use OpenBLAS here")
-    get, _ = controls
+    get = blas.get_threads
     before = get()
     with blas_threads(1) as message:
         assert get() == 1

@@ -1,0 +1,124 @@
+"""The OpenBLAS that NumPy loaded, reached through ctypes: its thread count and its axpy.
+
+NumPy exposes neither. Its wheels bundle OpenBLAS with prefixed, 64-bit-integer symbols
+(``scipy_openblas_set_num_threads64_``, ``scipy_cblas_saxpy64_``); other OpenBLAS builds
+export ``openblas_set_num_threads`` and, when built with 64-bit integers and a symbol
+suffix, ``cblas_saxpy64_``. The library is found in this process's memory map
+(``/proc/self/maps``, Linux), so it is the very one NumPy uses; elsewhere, or with another
+BLAS, :func:`numpy_openblas` is None and callers fall back to plain NumPy.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["OpenBlas", "axpy", "numpy_openblas"]
+
+# (get, set) thread-count symbols, tried in this order.
+_THREAD_SYMBOLS = (
+    ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+    ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+    ("openblas_get_num_threads", "openblas_set_num_threads"),
+)
+# axpy symbols whose integers are known to be 64 bits wide (the "64_" suffix says so). A
+# plain ``cblas_saxpy`` may take 32- or 64-bit integers depending on how it was built, and
+# nothing in the library tells which: it is not used.
+_AXPY_SYMBOLS: dict[np.dtype[Any], tuple[str, str]] = {
+    np.dtype(np.float32): ("scipy_cblas_saxpy64_", "cblas_saxpy64_"),
+    np.dtype(np.float64): ("scipy_cblas_daxpy64_", "cblas_daxpy64_"),
+}
+_SCALARS: dict[np.dtype[Any], Any] = {
+    np.dtype(np.float32): ctypes.c_float,
+    np.dtype(np.float64): ctypes.c_double,
+}
+
+
+@dataclass(frozen=True)
+class OpenBlas:
+    """NumPy's OpenBLAS: where it is, its thread count, and its axpy per dtype (when exported)."""
+
+    path: str
+    get_threads: Callable[[], int]
+    set_threads: Callable[[int], None]
+    axpy_functions: dict[np.dtype[Any], Any] = field(default_factory=dict)
+
+
+@functools.cache
+def numpy_openblas() -> OpenBlas | None:
+    """The OpenBLAS NumPy loaded, or None (not Linux, another BLAS, or no thread controls)."""
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return None
+    paths = sorted({line.split()[-1] for line in maps.splitlines() if "openblas" in line and "/" in line})
+    for path in paths:
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for get_name, set_name in _THREAD_SYMBOLS:
+            getter, setter = getattr(library, get_name, None), getattr(library, set_name, None)
+            if getter is not None and setter is not None:
+                get_threads, set_threads = _thread_controls(getter, setter)
+                return OpenBlas(path, get_threads, set_threads, _axpy_functions(library))
+    return None
+
+
+def _thread_controls(getter: Any, setter: Any) -> tuple[Callable[[], int], Callable[[int], None]]:
+    getter.restype, setter.argtypes = ctypes.c_int, [ctypes.c_int]
+
+    def get_threads() -> int:
+        return int(getter())
+
+    def set_threads(count: int) -> None:
+        setter(count)
+
+    return get_threads, set_threads
+
+
+def _axpy_functions(library: ctypes.CDLL) -> dict[np.dtype[Any], Any]:
+    functions: dict[np.dtype[Any], Any] = {}
+    for dtype, names in _AXPY_SYMBOLS.items():
+        for name in names:
+            function = getattr(library, name, None)
+            if function is not None:
+                # cblas_?axpy(n, alpha, x, incx, y, incy): y <- alpha * x + y
+                integer, pointer = ctypes.c_int64, ctypes.c_void_p
+                function.argtypes = [integer, _SCALARS[dtype], pointer, integer, pointer, integer]
+                function.restype = None
+                functions[dtype] = function
+                break
+    return functions
+
+
+def axpy(alpha: float, x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> bool:
+    """y += alpha * x in one pass over memory, by BLAS ?axpy; False, with y untouched, when it cannot.
+
+    NumPy's ``y += alpha * x`` makes two passes (the product into a temporary, then the sum);
+    on a 4 MB float32 array that is about 200 us here against 100 us for one axpy on one
+    thread. It is used only for what it handles exactly: x and y of one native float32 or
+    float64 dtype and one shape, both C-contiguous and aligned, y writeable, no memory shared.
+    ``alpha`` is rounded to that dtype first, as NumPy rounds a Python float multiplying a
+    float32 array. OpenBLAS' kernels for current x86 CPUs use fused multiply-adds, so each
+    element is rounded once instead of twice: the result may differ from NumPy's by one
+    rounding of ``alpha * x`` (it is the more accurate of the two).
+    """
+    blas = numpy_openblas()
+    if blas is None:
+        return False
+    function = blas.axpy_functions.get(y.dtype)
+    if function is None or x.dtype != y.dtype or x.shape != y.shape:
+        return False
+    if not (x.flags.c_contiguous and y.flags.c_contiguous and x.flags.aligned and y.flags.aligned):
+        return False
+    if not y.flags.writeable or np.may_share_memory(x, y):
+        return False
+    function(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
+    return True
