@@ -354,7 +354,7 @@ def lstm_contenders(problem: Problem, numpy_default: int, torch_default: int) ->
 # --- threads -----------------------------------------------------------------------------
 
 # NumPy's OpenBLAS thread count, read and set through the library's own functions (ctypes),
-# as scratchnn.examples.rnnlm.blas_threads does; None where NumPy's BLAS is not OpenBLAS.
+# found by scratchnn._openblas; None where NumPy's BLAS is not OpenBLAS.
 _OPENBLAS = numpy_openblas()
 
 

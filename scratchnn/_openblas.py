@@ -3,25 +3,28 @@
 NumPy exposes neither. Its wheels bundle OpenBLAS with prefixed, 64-bit-integer symbols
 (``scipy_openblas_set_num_threads64_``, ``scipy_cblas_saxpy64_``); other OpenBLAS builds
 export ``openblas_set_num_threads`` and, when built with 64-bit integers and a symbol
-suffix, ``cblas_saxpy64_``. The library is found in this process's memory map
-(``/proc/self/maps``, Linux), so it is the very one NumPy uses; elsewhere, or with another
-BLAS, :func:`numpy_openblas` is None and callers fall back to plain NumPy.
+suffix, ``cblas_saxpy64_``. The library is found among those this process has mapped
+(``/proc/self/maps``, Linux), preferring one installed beside NumPy, so that it is the one
+NumPy uses; elsewhere, or with another BLAS, :func:`numpy_openblas` is None and callers fall
+back to plain NumPy.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-__all__ = ["OpenBlas", "axpy", "numpy_openblas"]
+__all__ = ["OpenBlas", "axpy", "blas_threads", "numpy_openblas"]
 
-# (get, set) thread-count symbols, tried in this order.
+# (get, set) thread-count symbols, tried in this order: NumPy's wheels' own names first.
 _THREAD_SYMBOLS = (
     ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
     ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
@@ -47,7 +50,7 @@ class OpenBlas:
     path: str
     get_threads: Callable[[], int]
     set_threads: Callable[[int], None]
-    axpy_functions: dict[np.dtype[Any], Any] = field(default_factory=dict)
+    axpy_functions: Mapping[np.dtype[Any], Any]
 
 
 @functools.cache
@@ -57,13 +60,18 @@ def numpy_openblas() -> OpenBlas | None:
         maps = Path("/proc/self/maps").read_text()
     except OSError:
         return None
-    paths = sorted({line.split()[-1] for line in maps.splitlines() if "openblas" in line and "/" in line})
-    for path in paths:
+    mapped = {line.split()[-1] for line in maps.splitlines() if "openblas" in line and "/" in line}
+    # NumPy's wheels put their OpenBLAS in site-packages/numpy.libs; another package's copy
+    # (SciPy's, say) or a system library may be mapped too, and must not be taken for it.
+    numpy_home = Path(np.__file__).resolve().parent.parent
+    libraries = []
+    for path in sorted(mapped, key=lambda p: (not Path(p).is_relative_to(numpy_home), p)):
         try:
-            library = ctypes.CDLL(path)
+            libraries.append((path, ctypes.CDLL(path)))
         except OSError:
             continue
-        for get_name, set_name in _THREAD_SYMBOLS:
+    for get_name, set_name in _THREAD_SYMBOLS:
+        for path, library in libraries:
             getter, setter = getattr(library, get_name, None), getattr(library, set_name, None)
             if getter is not None and setter is not None:
                 get_threads, set_threads = _thread_controls(getter, setter)
@@ -83,7 +91,7 @@ def _thread_controls(getter: Any, setter: Any) -> tuple[Callable[[], int], Calla
     return get_threads, set_threads
 
 
-def _axpy_functions(library: ctypes.CDLL) -> dict[np.dtype[Any], Any]:
+def _axpy_functions(library: ctypes.CDLL) -> Mapping[np.dtype[Any], Any]:
     functions: dict[np.dtype[Any], Any] = {}
     for dtype, names in _AXPY_SYMBOLS.items():
         for name in names:
@@ -95,7 +103,7 @@ def _axpy_functions(library: ctypes.CDLL) -> dict[np.dtype[Any], Any]:
                 function.restype = None
                 functions[dtype] = function
                 break
-    return functions
+    return MappingProxyType(functions)
 
 
 def axpy(alpha: float, x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> bool:
@@ -103,18 +111,27 @@ def axpy(alpha: float, x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> bool
 
     NumPy's ``y += alpha * x`` makes two passes (the product into a temporary, then the sum);
     on a 4 MB float32 array that is about 200 us here against 100 us for one axpy on one
-    thread. It is used only for what it handles exactly: x and y of one native float32 or
-    float64 dtype and one shape, both C-contiguous and aligned, y writeable, no memory shared.
-    ``alpha`` is rounded to that dtype first, as NumPy rounds a Python float multiplying a
-    float32 array. OpenBLAS' kernels for current x86 CPUs use fused multiply-adds, so each
-    element is rounded once instead of twice: the result may differ from NumPy's by one
-    rounding of ``alpha * x`` (it is the more accurate of the two).
+    thread. It is used only where it computes what NumPy would, up to one rounding:
+
+    - ``alpha`` a Python float or int, rounded to the arrays' dtype first, as NumPy rounds
+      a Python number multiplying a float32 array (a NumPy float64 scalar would make NumPy
+      compute in float64 instead), and not zero after that rounding (OpenBLAS skips the
+      whole update when alpha is 0, where NumPy would carry a NaN or inf of x into y);
+    - x and y plain ``numpy.ndarray`` (a subclass such as a masked array has its own
+      arithmetic), of one native float32 or float64 dtype and one shape, both C-contiguous
+      and aligned, y writeable, no memory shared.
+
+    OpenBLAS' kernels for current x86 CPUs use fused multiply-adds, so each element is
+    rounded once instead of twice: the result may differ from NumPy's by one rounding of
+    ``alpha * x`` (it is the more accurate of the two).
     """
+    if type(alpha) not in (float, int):
+        return False
     blas = numpy_openblas()
-    if blas is None:
+    if blas is None or type(x) is not np.ndarray or type(y) is not np.ndarray:
         return False
     function = blas.axpy_functions.get(y.dtype)
-    if function is None or x.dtype != y.dtype or x.shape != y.shape:
+    if function is None or x.dtype != y.dtype or x.shape != y.shape or y.dtype.type(alpha) == 0:
         return False
     if not (x.flags.c_contiguous and y.flags.c_contiguous and x.flags.aligned and y.flags.aligned):
         return False
@@ -122,3 +139,27 @@ def axpy(alpha: float, x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> bool
         return False
     function(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
     return True
+
+
+@contextmanager
+def blas_threads(count: int) -> Iterator[str]:
+    """Run with NumPy's OpenBLAS limited to ``count`` threads (0: leave it), then restore it.
+
+    For the examples: their products are small (20 x 100 by 100 x 400 inside an RNN's time
+    loop, 128 x 128 by 128 x 512 in a seq2seq step), so a second BLAS thread gains little,
+    and on a shared machine each product's barrier waits for a time slice. With other jobs
+    running, the rnnlm example took 445 s on two threads against 66 s on one, and a
+    PeekySeq2seq step 270-820 ms against 22 ms. OpenBLAS reads OPENBLAS_NUM_THREADS only
+    when it loads, so its own ``openblas_set_num_threads`` is called. Yields what was done,
+    for the log.
+    """
+    blas = None if count <= 0 else numpy_openblas()
+    if blas is None:
+        yield "BLAS threads left as they are" if count <= 0 else "BLAS threads left as they are (no OpenBLAS)"
+        return
+    before = blas.get_threads()
+    blas.set_threads(count)
+    try:
+        yield f"OpenBLAS threads {before} -> {count}"
+    finally:
+        blas.set_threads(before)

@@ -7,7 +7,7 @@ Each variant is trained with Adam and gradient clipping at 5.0 with the book's s
 (wordvec 16, hidden 128, batches of 128; 50,000 problems, a tenth held out), except for
 time: 5 epochs instead of 25, at a learning rate of 0.005 falling to 0.0005 instead of
 0.001 (see :func:`learning_rate`), and OpenBLAS on one thread (see
-:func:`scratchnn.examples._blas.blas_threads`).
+:func:`scratchnn._openblas.blas_threads`).
 After every epoch the held-out exact match is printed: the share of test questions whose
 greedy answer (every character, padding included) is right. A few ``generate`` samples
 follow each variant with ✓/✗. The three accuracy curves are saved as one image. The last
@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from scratchnn._openblas import blas_threads
 from scratchnn.datasets import sequence
 from scratchnn.datasets.sequence import SequenceData
-from scratchnn.examples._blas import blas_threads
 from scratchnn.models.seq2seq import PeekySeq2seq, Seq2seq
 from scratchnn.optimizers import Adam
 from scratchnn.trainer import Trainer

@@ -7,7 +7,7 @@ the book's settings — reversed input, wordvec 16, hidden 256, batches of 128, 
 gradient clipping at 5.0 — except for time: 2 epochs instead of 10, at a learning rate of
 0.002 instead of 0.001 (over four seeds the held-out exact match after 2 epochs was
 0.996-0.999), and OpenBLAS on one thread (see
-:func:`scratchnn.examples._blas.blas_threads`). After every epoch prints the held-out
+:func:`scratchnn._openblas.blas_threads`). After every epoch prints the held-out
 exact match (every character of the greedy answer right) and a few ``generate`` samples.
 Saves the attention weights of three held-out questions written in different formats as
 heat maps in one image (input characters across, output characters down), as the book's
@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from scratchnn._openblas import blas_threads
 from scratchnn.datasets import sequence
 from scratchnn.datasets.sequence import SequenceData
-from scratchnn.examples._blas import blas_threads
 from scratchnn.examples.addition import exact_match
 from scratchnn.models.seq2seq import AttentionSeq2seq
 from scratchnn.optimizers import Adam

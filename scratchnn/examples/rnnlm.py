@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from scratchnn._openblas import blas_threads
 from scratchnn.datasets import markov
-from scratchnn.examples._blas import blas_threads
 from scratchnn.models import BetterRnnlm, Rnnlm
 from scratchnn.optimizers import SGD, Adam, Optimizer
 from scratchnn.trainer import RnnlmTrainer, eval_perplexity

@@ -467,8 +467,7 @@ def test_dates_example_runs_with_tiny_settings(capsys, tmp_path):
 
 
 def test_blas_threads_are_limited_inside_and_restored_after():
-    from scratchnn._openblas import numpy_openblas
-    from scratchnn.examples._blas import blas_threads
+    from scratchnn._openblas import blas_threads, numpy_openblas
 
     blas = numpy_openblas()
     if blas is None:
