@@ -42,6 +42,7 @@ from benchmarks.training_step import (
     DifferentComputations,
     largest_difference,
     relative_difference,
+    set_numpy_threads,
     set_torch_threads,
     torch_blas,
     torch_default_threads,
@@ -262,25 +263,18 @@ def measure(quick: bool = False) -> dict[str, Any]:
     torch_threads = torch_default_threads()
     threads_before = torch.get_num_threads()
 
-    def numpy_threads(count: int | None) -> Callable[[], None]:
-        def prepare() -> None:
-            if blas is not None and count is not None:
-                blas.set_threads(count)
-
-        return prepare
-
     try:
         contenders = [
             Contender(
                 f"scratchnn, BLAS {blas_default or 'default'} threads",
                 scratchnn_step(problem),
-                numpy_threads(blas_default),
+                set_numpy_threads(blas_default),
             )
         ]
         labels = [str(blas_default or "default")]
         if blas is not None:
             contenders.append(
-                Contender("scratchnn, BLAS 1 thread", scratchnn_step(problem), numpy_threads(1))
+                Contender("scratchnn, BLAS 1 thread", scratchnn_step(problem), set_numpy_threads(1))
             )
             labels.append("1")
         contenders += [

@@ -45,6 +45,7 @@ from benchmarks.timing import (
 from benchmarks.training_step import (
     DifferentComputations,
     relative_difference,
+    set_numpy_threads,
     set_torch_threads,
     torch_blas,
     torch_default_threads,
@@ -185,13 +186,6 @@ def measure(quick: bool = False) -> dict[str, Any]:
     torch_threads = torch_default_threads()
     threads_before = torch.get_num_threads()
 
-    def numpy_threads(count: int | None) -> Callable[[], None]:
-        def prepare() -> None:
-            if blas is not None and count is not None:
-                blas.set_threads(count)
-
-        return prepare
-
     try:
         agreement = check_same_computation(problem)
         ours, _ = scratchnn_step(problem)
@@ -199,12 +193,12 @@ def measure(quick: bool = False) -> dict[str, Any]:
         theirs_default, _, _ = torch_step(problem)
         contenders = [
             Contender(
-                f"scratchnn, BLAS {blas_default or 'default'} threads", ours, numpy_threads(blas_default)
+                f"scratchnn, BLAS {blas_default or 'default'} threads", ours, set_numpy_threads(blas_default)
             )
         ]
         labels = [str(blas_default or "default")]
         if blas is not None:
-            contenders.append(Contender("scratchnn, BLAS 1 thread", ours, numpy_threads(1)))
+            contenders.append(Contender("scratchnn, BLAS 1 thread", ours, set_numpy_threads(1)))
             labels.append("1")
         contenders += [
             Contender("torch, 1 thread", theirs_single, set_torch_threads(1)),

@@ -274,12 +274,13 @@ def set_torch_threads(count: int) -> Callable[[], None]:
     return prepare
 
 
-def set_numpy_threads(count: int) -> Callable[[], None]:
-    """Prepare a contender: NumPy's OpenBLAS at ``count`` threads (left alone where it is not found)."""
+def set_numpy_threads(count: int | None) -> Callable[[], None]:
+    """Prepare a contender: NumPy's OpenBLAS at ``count`` threads (left alone for None, or where
+    it is not found)."""
 
     def prepare() -> None:
         blas = numpy_openblas()
-        if blas is not None and blas.get_threads() != count:
+        if blas is not None and count is not None and blas.get_threads() != count:
             blas.set_threads(count)
 
     return prepare
