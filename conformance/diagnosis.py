@@ -188,6 +188,17 @@ def _found(entry: str, text: str, residual: float, **parameters: Any) -> Diagnos
     return Diagnosis(entry, text, parameters, float(residual))
 
 
+def _if_holds(
+    evidence: Evidence, candidate: np.ndarray[Any, Any] | None, entry: str, text: str, **parameters: Any
+) -> Diagnosis | None:
+    """The diagnosis ``entry`` if ``candidate`` is what the implementation gave; None if it is not,
+    or if there is no candidate."""
+    if candidate is None:
+        return None
+    holds, residual = evidence.holds(candidate)
+    return _found(entry, text, residual, **parameters) if holds else None
+
+
 def rounded_to_float32(evidence: Evidence) -> Diagnosis | None:
     """Precision lost to float32: a float64 computation agrees with the reference only as well as
     float32 arithmetic can (a buffer allocated with dtype='f', a float32 constant)."""
@@ -227,16 +238,11 @@ def ignores_dout(evidence: Evidence) -> Diagnosis | None:
     ones = evidence.reference_with(
         "ones", lambda example: example.with_douts(tuple(np.ones_like(d) for d in example.douts))
     )
-    candidate = ones.get(evidence.target)
-    if candidate is None:
-        return None
-    holds, residual = evidence.holds(candidate)
-    if not holds:
-        return None
-    return _found(
+    return _if_holds(
+        evidence,
+        ones.get(evidence.target),
         "ignores_dout",
         f"{evidence.target} is what an upstream gradient of ones gives: dout is ignored",
-        residual,
     )
 
 
@@ -244,10 +250,12 @@ def transposed(evidence: Evidence) -> Diagnosis | None:
     """A gradient transposed (x @ dout.T for x.T @ dout)."""
     if evidence.expected.ndim != 2 or min(evidence.expected.shape) < 2:
         return None
-    holds, residual = evidence.holds(evidence.expected.T)
-    if not holds:
-        return None
-    return _found("transposed", f"{evidence.target} is the transpose of the right gradient", residual)
+    return _if_holds(
+        evidence,
+        evidence.expected.T,
+        "transposed",
+        f"{evidence.target} is the transpose of the right gradient",
+    )
 
 
 def parameter_transposed(evidence: Evidence) -> Diagnosis | None:
@@ -260,18 +268,16 @@ def parameter_transposed(evidence: Evidence) -> Diagnosis | None:
     ]
     for name in square:
         results = evidence.reference_with(f"{name}.T", functools.partial(_transpose_param, name))
-        candidate = results.get(evidence.target)
-        if candidate is None:
-            continue
-        holds, residual = evidence.holds(candidate)
-        if holds:
-            return _found(
-                "parameter_transposed",
-                f"{evidence.target} is what the right formula gives with {name} transposed:"
-                f" a missing (or extra) .T on {name}",
-                residual,
-                parameter=name,
-            )
+        found = _if_holds(
+            evidence,
+            results.get(evidence.target),
+            "parameter_transposed",
+            f"{evidence.target} is what the right formula gives with {name} transposed:"
+            f" a missing (or extra) .T on {name}",
+            parameter=name,
+        )
+        if found is not None:
+            return found
     return None
 
 
@@ -311,16 +317,11 @@ def first_upstream_only(evidence: Evidence) -> Diagnosis | None:
             (example.douts[0], *(np.zeros_like(d) for d in example.douts[1:]))
         ),
     )
-    candidate = first.get(evidence.target)
-    if candidate is None:
-        return None
-    holds, residual = evidence.holds(candidate)
-    if not holds:
-        return None
-    return _found(
+    return _if_holds(
+        evidence,
+        first.get(evidence.target),
         "first_upstream_only",
         f"{evidence.target} uses the first upstream gradient only: the others are dropped instead of added",
-        residual,
     )
 
 
@@ -425,17 +426,12 @@ def except_one_step(evidence: Evidence) -> Diagnosis | None:
 def mask_forgotten(evidence: Evidence) -> Diagnosis | None:
     """A mask the layer drew in forward (dropout's) forgotten in backward: the gradient is what
     it would be with every unit kept."""
-    candidate = _unmasked(evidence)
-    if candidate is None:
-        return None
-    holds, residual = evidence.holds(candidate)
-    if not holds:
-        return None
-    return _found(
+    return _if_holds(
+        evidence,
+        _unmasked(evidence),
         "mask_forgotten",
         f"{evidence.target} is what keeping every unit gives: the mask drawn in forward is forgotten"
         " in backward",
-        residual,
     )
 
 
@@ -625,14 +621,15 @@ def batch_and_time_mixed(evidence: Evidence) -> Diagnosis | None:
         if upstream is not None:
             candidates.append((" (dout read in the other order)", upstream))
     for where, candidate in candidates:
-        holds, residual = evidence.holds(candidate)
-        if holds:
-            return _found(
-                "batch_time_mixed",
-                f"{evidence.target} is the right value with batch-major and time-major order mixed{where}:"
-                " a reshape or transpose between (N, T) and (T, N)",
-                residual,
-            )
+        found = _if_holds(
+            evidence,
+            candidate,
+            "batch_time_mixed",
+            f"{evidence.target} is the right value with batch-major and time-major order mixed{where}:"
+            " a reshape or transpose between (N, T) and (T, N)",
+        )
+        if found is not None:
+            return found
     return None
 
 
@@ -654,18 +651,16 @@ def one_step_upstream_only(evidence: Evidence) -> Diagnosis | None:
         return None
     for step, label in ((-1, "last"), (0, "first")):
         results = evidence.reference_with(f"douts at step {step} only", functools.partial(_one_step, step))
-        candidate = results.get(evidence.target)
-        if candidate is None:
-            continue
-        holds, residual = evidence.holds(candidate)
-        if holds:
-            return _found(
-                "one_step_only",
-                f"{evidence.target} is what the {label} time step's upstream gradient alone gives:"
-                " the other steps' contributions are overwritten or dropped instead of added",
-                residual,
-                step=label,
-            )
+        found = _if_holds(
+            evidence,
+            results.get(evidence.target),
+            "one_step_only",
+            f"{evidence.target} is what the {label} time step's upstream gradient alone gives:"
+            " the other steps' contributions are overwritten or dropped instead of added",
+            step=label,
+        )
+        if found is not None:
+            return found
     return None
 
 
@@ -680,15 +675,16 @@ def weights_of_one_step(evidence: Evidence) -> Diagnosis | None:
     if contributions is None or contributions.shape[0] < 2:
         return None
     for step, label in ((0, "first"), (contributions.shape[0] - 1, "last")):
-        holds, residual = evidence.holds(contributions[step])
-        if holds:
-            return _found(
-                "weights_of_one_step",
-                f"{evidence.target} is the {label} time step's contribution alone: the gradient is"
-                " overwritten at each step instead of summed over time (= where += belongs)",
-                residual,
-                step=label,
-            )
+        found = _if_holds(
+            evidence,
+            contributions[step],
+            "weights_of_one_step",
+            f"{evidence.target} is the {label} time step's contribution alone: the gradient is"
+            " overwritten at each step instead of summed over time (= where += belongs)",
+            step=label,
+        )
+        if found is not None:
+            return found
     return None
 
 
@@ -722,14 +718,15 @@ def reduced_over_axis(evidence: Evidence) -> Diagnosis | None:
                 np.squeeze(reduced, axis=axis),
                 np.broadcast_to(reduced, expected.shape),
             ):
-                holds, residual = evidence.holds(candidate)
-                if holds:
-                    return _found(
-                        f"{how}_over_axis",
-                        f"{evidence.target} is the right {what} {how} over axis {axis}",
-                        residual,
-                        axis=axis,
-                    )
+                found = _if_holds(
+                    evidence,
+                    candidate,
+                    f"{how}_over_axis",
+                    f"{evidence.target} is the right {what} {how} over axis {axis}",
+                    axis=axis,
+                )
+                if found is not None:
+                    return found
     return None
 
 
